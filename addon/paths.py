@@ -1,0 +1,22 @@
+"""Where the extension's bundled data lives, in a source checkout and in an installed extension.
+
+Installed, the build step stages the package so that `node_assets/` and `onnx_models/` sit beside this
+file; in a source checkout they sit one level up, beside `addon/`. Nothing here imports bpy.
+"""
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _data_root() -> Path:
+    if (PACKAGE_DIR / "blender_manifest.toml").is_file():
+        return PACKAGE_DIR
+    return PACKAGE_DIR.parent
+
+
+DATA_ROOT = _data_root()
+NODE_ASSETS_DIR = DATA_ROOT / "node_assets"
+NODE_ASSET_BLEND = NODE_ASSETS_DIR / "monocular_photo.blend"
+MODELS_DIR = DATA_ROOT / "onnx_models"
+MODEL_REGISTRY = MODELS_DIR / "registry.toml"
