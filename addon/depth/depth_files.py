@@ -1,0 +1,159 @@
+"""Depth maps on disk: 16-bit PNG, EXR, float/16-bit TIFF and .npy, read and written (atomically).
+
+Reading gives float32 HxW. Integer files are scaled to 0..1 (16-bit: /65535, 8-bit: /255); float files
+(EXR, float TIFF, .npy) keep their values. Non-finite pixels are replaced by the farthest finite value
+(the smallest for relative inverse depth, the largest for metric depth); a map with no finite value at all
+is refused.
+"""
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from . import images
+from .errors import DepthError, ImageError
+
+FORMATS = {"png16": ".png", "exr": ".exr", "npy": ".npy"}
+# Channel names tried, in order, when a depth map is read from an EXR file.
+_EXR_DEPTH_CHANNELS = ("Y", "Z", "depth", "R", "V")
+
+
+def _name(path: Path) -> str:
+    return f'"{path.name}"'
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)  # never unpickle: a .npy from elsewhere could run code
+    except (OSError, ValueError, EOFError) as exc:
+        raise ImageError(f"{_name(path)} is not a readable .npy array ({exc}).") from exc
+
+
+def _read_exr(path: Path) -> np.ndarray:
+    planes = images.read_exr_planes(path)
+    for channel in _EXR_DEPTH_CHANNELS:
+        if channel in planes:
+            return planes[channel]
+    if len(planes) == 1:
+        return next(iter(planes.values()))
+    raise ImageError(f"{_name(path)} has no depth channel (looked for {', '.join(_EXR_DEPTH_CHANNELS)}).")
+
+
+def _read_pillow(path: Path) -> np.ndarray:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                images.check_size(path, *image.size)
+                image.load()
+                mode = image.mode
+                if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+                    return np.asarray(image.convert("I"), dtype=np.float32) / 65535.0
+                if mode == "I":  # 16-bit greyscale PNGs open as 32-bit "I" holding 0..65535
+                    return np.asarray(image, dtype=np.float32) / 65535.0
+                if mode == "F":
+                    return np.asarray(image, dtype=np.float32)
+                if mode != "L":
+                    image = image.getchannel(0) if image.mode in ("RGB", "RGBA", "LA") else image.convert("L")
+                return np.asarray(image, dtype=np.float32) / 255.0
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{_name(path)} claims a size {images.BOMB_REASON}") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{_name(path)} is not a readable image (corrupt, or not an image file).") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{_name(path)} is corrupt or truncated and cannot be read ({exc}).") from exc
+
+
+def load_depth_file(path, *, kind: str = "INVERSE") -> np.ndarray:
+    """A depth map file as float32 HxW (row 0 = top); see the module docstring for scaling and NaN handling."""
+    path = Path(path)
+    images.check_file(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        depth = _read_npy(path)
+    elif images.is_exr(path):
+        depth = _read_exr(path)
+    else:
+        depth = _read_pillow(path)
+    depth = np.asarray(depth)
+    if depth.ndim == 3 and depth.shape[0] == 1:
+        depth = depth[0]  # [1, H, W] as a network writes it
+    if depth.ndim == 3 and depth.shape[2] in (1, 3, 4):
+        depth = depth[:, :, 0]  # [H, W, 1], or RGB(A) storing the same value in every channel
+    if depth.ndim != 2 or not (np.issubdtype(depth.dtype, np.number) or depth.dtype == np.bool_):
+        raise ImageError(f"{_name(path)} holds a {depth.dtype} array of shape {list(depth.shape)}, not an HxW depth map.")
+    images.check_size(path, depth.shape[1], depth.shape[0])
+    depth = depth.astype(np.float32)
+    finite = np.isfinite(depth)
+    if not finite.all():
+        if not finite.any():
+            raise ImageError(f"{_name(path)} contains no finite depth values (all NaN or infinite).")
+        far = depth[finite].min() if kind == "INVERSE" else depth[finite].max()
+        depth = np.where(finite, depth, far)
+    return np.ascontiguousarray(depth, dtype=np.float32)
+
+
+def _write_png16(stream, depth: np.ndarray) -> None:
+    levels = np.round(np.clip(depth, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    Image.fromarray(levels).save(stream, format="PNG")
+
+
+def _write_exr(path: str, depth: np.ndarray) -> None:
+    import OpenEXR  # lazily, as for reading
+
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    with OpenEXR.File(header, {"Y": np.ascontiguousarray(depth, dtype=np.float32)}) as exr:
+        exr.write(path)
+
+
+def write_depth_file(path, depth: np.ndarray, fmt: str = "png16", *, overwrite: bool = False) -> Path:
+    """Write an HxW depth map as png16 (0..1 -> 0..65535), exr (float, channel Y) or npy (float32).
+
+    The file is written under a temporary name in the same folder and renamed into place, so a failure
+    never leaves a partial file; an existing file is kept (DepthError) unless `overwrite` is True.
+    """
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise DepthError(f"Unknown depth format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    if path.exists() and not overwrite:
+        raise DepthError(f"{_name(path)} already exists; it is kept (overwrite it explicitly to replace it).")
+    depth = np.asarray(depth, dtype=np.float32)
+    if depth.ndim != 2:
+        raise DepthError(f"A depth map must be 2-D to write {_name(path)}, not shaped {list(depth.shape)}.")
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=f"{FORMATS[fmt]}.part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            if fmt == "png16":
+                _write_png16(stream, depth)
+            elif fmt == "npy":
+                np.save(stream, depth, allow_pickle=False)
+        if fmt == "exr":
+            _write_exr(temp_name, depth)
+        if overwrite:
+            os.replace(temp_name, path)
+        else:
+            _link_without_overwrite(Path(temp_name), path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _link_without_overwrite(temp: Path, path: Path) -> None:
+    """Rename `temp` to `path` unless `path` appeared meanwhile (a hard link fails atomically if it exists)."""
+    try:
+        os.link(temp, path)
+    except FileExistsError as exc:
+        raise DepthError(f"{_name(path)} already exists; it is kept (overwrite it explicitly to replace it).") from exc
+    except OSError:  # file systems without hard links (FAT, some network shares): check, then rename
+        if path.exists():
+            raise DepthError(f"{_name(path)} already exists; it is kept.") from None
+        os.replace(temp, path)
+        return
+    temp.unlink()

@@ -1,0 +1,189 @@
+"""Photo in, depth map out: pre-processing, inference and post-processing around one cached session.
+
+Working resolution: the depth map comes back with its longer side at min(photo's longer side, 1024) and the
+photo's aspect ratio. The networks see at most 256..518 pixels, so more pixels add no detail; 1024 is what
+the photo mesh tops out at (a vertex per depth pixel), and bilinear upsampling here once is cheaper than
+sampling a coarse map in Geometry Nodes on every re-evaluation. A 1024x768 float32 map is 3 MB.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import images, inference, models
+from .errors import CancelledError, ImageError, ModelError
+from .result import DepthResult
+
+WORKING_MAX_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo ready for the network: the NCHW tensor plus what post-processing needs."""
+
+    tensor: np.ndarray  # float32 [1, 3, H, W]
+    photo_size: tuple[int, int]  # (width, height) after EXIF orientation
+    focal_length_35mm: float | None
+    name: str  # for error messages
+
+
+def _photo_name(source) -> str:
+    return f'"{Path(source).name}"' if isinstance(source, (str, Path)) else "the image array"
+
+
+def _array_photo(pixels: np.ndarray) -> np.ndarray:
+    """Validate an HxWx3 array source and return it as uint8."""
+    if not isinstance(pixels, np.ndarray) or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        shape = getattr(pixels, "shape", None)
+        raise ImageError(f"The image array must be shaped HxWx3, not {shape}.")
+    pixels = pixels[:, :, :3]
+    if min(pixels.shape[:2]) < images.MIN_PHOTO_SIDE:
+        raise ImageError(f"The image array is only {pixels.shape[1]}x{pixels.shape[0]} pixels; a photo needs at "
+                         f"least {images.MIN_PHOTO_SIDE} pixels per side.")
+    if pixels.dtype == np.uint8:
+        return pixels
+    if np.issubdtype(pixels.dtype, np.floating):  # floats are 0..1 display values
+        return (np.clip(np.nan_to_num(pixels), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    raise ImageError(f"The image array must be uint8 or float, not {pixels.dtype}.")
+
+
+def _network_size(spec: models.ModelSpec, fixed: tuple[int, int] | None, width: int, height: int):
+    """(width, height) of the network input: the graph's fixed size, else keep aspect under spec.max_size."""
+    if fixed is not None:
+        return fixed
+    step = spec.multiple_of
+    longest = max(step, spec.max_size // step * step)
+    scale = longest / max(width, height)
+    def snap(side: float) -> int:
+        return max(step, int(round(side * scale / step)) * step)
+    return (longest, snap(height)) if width >= height else (snap(width), longest)
+
+
+class DepthEstimator:
+    """One model, loaded once, applied to many photos. Thread-safe: the batch tool prepares photos on worker
+    threads while the network runs on another (onnxruntime sessions allow concurrent `run` calls).
+    """
+
+    def __init__(self, model: str | None = None, model_path=None, device: str = "AUTO", search_dirs=()):
+        warnings = []
+        if model_path is not None:
+            model_path = Path(model_path)
+            if not model_path.is_file():
+                raise ModelError(f'The model file "{model_path.name}" does not exist ({model_path}).')
+            self.loaded = inference.load_session(model_path, device)
+            self.spec = models.custom_model(model_path, self.loaded.metadata)
+            self.model_id = model_path.name
+        else:
+            spec = models.get_model(model)
+            path = spec.locate(search_dirs)
+            if not spec.pinned:
+                warnings.append(f'Model "{spec.id}" has no pinned SHA-256 in the registry, so its file was not verified.')
+            self.loaded = inference.load_session(path, device)
+            self.spec = spec
+            self.model_id = spec.id
+        if self.loaded.warning:
+            warnings.insert(0, self.loaded.warning)
+        self.warning = " ".join(warnings)
+        self.provider = self.loaded.provider
+        self._mean = np.array(self.spec.mean, dtype=np.float32).reshape(3, 1, 1)
+        self._inv_std = (1.0 / np.array(self.spec.std, dtype=np.float32)).reshape(3, 1, 1)
+
+    @property
+    def decode_size(self) -> int:
+        """The longest side worth decoding: the network never sees more."""
+        fixed = self.fixed_size
+        return max(fixed) if fixed else self.spec.max_size
+
+    @property
+    def fixed_size(self) -> tuple[int, int] | None:
+        """The network input (width, height) when the graph or the registry fixes it, else None."""
+        return self.loaded.fixed_size or self.spec.input_size
+
+    def prepare(self, source) -> PreparedPhoto:
+        """Decode (reduced-size for JPEG), resize to the network input and normalise to NCHW float32."""
+        if isinstance(source, (str, Path)):
+            pixels, info = images.load_photo_and_info(source, max_size=self.decode_size)
+            photo_size, focal = info.size, info.focal_length_35mm
+        else:
+            pixels = _array_photo(source)
+            photo_size, focal = (pixels.shape[1], pixels.shape[0]), None
+        size = _network_size(self.spec, self.fixed_size, photo_size[0], photo_size[1])
+        if (pixels.shape[1], pixels.shape[0]) != size:
+            pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
+        chw = pixels.transpose(2, 0, 1).astype(np.float32)
+        chw *= 1.0 / 255.0
+        chw -= self._mean
+        chw *= self._inv_std
+        return PreparedPhoto(chw[None], photo_size, focal, _photo_name(source))
+
+    def infer(self, prepared: PreparedPhoto) -> np.ndarray:
+        """The network's raw output for one prepared photo, HxW float32."""
+        return inference.run(self.loaded, prepared.tensor, self.model_id)
+
+    def finish(self, prepared: PreparedPhoto, raw: np.ndarray) -> DepthResult:
+        """Clean, normalise and upsample the raw output to the working resolution at the photo's aspect."""
+        finite = np.isfinite(raw)
+        if not finite.any():
+            raise ModelError(f'"{self.model_id}" returned no finite depth values (all NaN or infinite) for '
+                             f"{prepared.name}; the model is broken or does not suit this photo.")
+        low, high = float(raw[finite].min()), float(raw[finite].max())
+        if high - low <= 1e-6 * max(1.0, abs(high)):
+            raise ModelError(f'"{self.model_id}" returned the same depth everywhere for {prepared.name}; '
+                             "the model is broken or does not suit this photo.")
+        # Non-finite pixels become the farthest finite value: a hole reads as background, not as a spike.
+        far = low if self.spec.output_kind == "INVERSE" else high
+        depth = np.where(finite, raw, np.float32(far)).astype(np.float32)
+        if self.spec.output_kind == "INVERSE":
+            depth = (depth - low) * np.float32(1.0 / (high - low))
+        width, height = prepared.photo_size
+        scale = min(1.0, WORKING_MAX_SIZE / max(width, height))
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if (depth.shape[1], depth.shape[0]) != size:
+            depth = np.asarray(Image.fromarray(depth).resize(size, Image.Resampling.BILINEAR))
+        if self.spec.output_kind == "INVERSE":
+            depth = np.clip(depth, 0.0, 1.0)
+        return DepthResult(
+            depth=np.ascontiguousarray(depth, dtype=np.float32),
+            kind=self.spec.output_kind,
+            model_id=self.model_id,
+            photo_size=prepared.photo_size,
+            focal_length_35mm=prepared.focal_length_35mm,
+            provider=self.provider,
+            warning=self.warning,
+        )
+
+    def estimate(self, source, progress=None, cancel=None) -> DepthResult:
+        def step(fraction: float, text: str) -> None:
+            if cancel is not None and cancel():
+                raise CancelledError(f"Depth estimation for {_photo_name(source)} was cancelled.")
+            if progress is not None:
+                progress(fraction, text)
+
+        step(0.05, "Reading photo")
+        prepared = self.prepare(source)
+        step(0.25, f"Estimating depth ({self.provider.removesuffix('ExecutionProvider')})")
+        raw = self.infer(prepared)
+        step(0.9, "Finishing depth map")
+        result = self.finish(prepared, raw)
+        step(1.0, "Done")
+        return result
+
+
+def estimate_depth(source, *, model=None, model_path=None, device="AUTO", search_dirs=(), progress=None,
+                   cancel=None) -> DepthResult:
+    """Relative inverse depth (0..1, near = 1) of a photo file or HxWx3 uint8/float array.
+
+    `model` is a registry id (default `models.DEFAULT_MODEL_ID`), `model_path` a custom .onnx file instead;
+    `device` is "AUTO" (CUDA, DirectML or CoreML when usable, else CPU), "CPU" or "CUDA" (falls back to the
+    CPU with the reason in `DepthResult.warning`); `search_dirs` are extra folders holding registry model
+    files; `progress(fraction, text)` is called between stages and `cancel()` returning True raises
+    CancelledError at the next stage. Raises ImageError / ModelError with one sentence naming the file.
+    """
+    try:
+        estimator = DepthEstimator(model, model_path, device, search_dirs)
+        return estimator.estimate(source, progress, cancel)
+    except MemoryError as exc:
+        name = _photo_name(source)
+        raise ImageError(f"{name[0].upper()}{name[1:]} needs more memory than is available to process.") from exc

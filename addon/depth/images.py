@@ -1,0 +1,236 @@
+"""Reading photos with Pillow (and EXR with OpenEXR): EXIF orientation, focal length, every pixel format.
+
+Conventions, applied everywhere a photo is read:
+- EXIF orientation is applied, so row 0 is the top of the photo as the photographer saw it (Blender does not
+  apply it when it loads an image, which is why the Blender side asks this module for rotated photos).
+- Pixels come back as HxWx3 uint8 sRGB. 16-bit and float greyscale are scaled to 8 bits, palette/CMYK/1-bit
+  images are converted by Pillow, and **alpha is dropped** (the colour channels are used as stored): the
+  network must see the photo's colours, not a background it never had.
+- EXR (linear, possibly HDR) is clipped to 0..1 and encoded with the sRGB curve, since depth networks are
+  trained on display-referred photos. OpenEXR is imported only when an EXR is read.
+- Photos above MAX_PHOTO_PIXELS or with a side under MIN_PHOTO_SIDE are refused before any decoding.
+"""
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+# 170 MP: above every camera sensor sold (the largest are ~151 MP), below Pillow's own hard limit (179 MP),
+# and refuses decompression bombs whose decoded pixels alone would need gigabytes.
+MAX_PHOTO_PIXELS = 170_000_000
+# Below this a depth map is meaningless (and a 1x1 image makes every depth value equal).
+MIN_PHOTO_SIDE = 8
+BOMB_REASON = (
+    f"more than the {MAX_PHOTO_PIXELS // 1_000_000} megapixel limit, so it is refused as a likely corrupt "
+    "file or decompression bomb."
+)
+EXR_SUFFIXES = (".exr",)
+# EXIF orientations 5..8 swap width and height.
+_TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    size: tuple[int, int]  # (width, height) after EXIF orientation
+    focal_length_35mm: float | None  # EXIF FocalLengthIn35mmFilm, None when absent or 0
+    exif_orientation: int  # 1..8, 1 when absent
+
+
+def _name(path: Path) -> str:
+    return f'"{path.name}"'
+
+
+def check_size(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_PHOTO_PIXELS:
+        raise ImageError(f"{_name(path)} is {width}x{height} pixels, {BOMB_REASON}")
+    if min(width, height) < MIN_PHOTO_SIDE:
+        raise ImageError(
+            f"{_name(path)} is only {width}x{height} pixels; a photo needs at least {MIN_PHOTO_SIDE} pixels per side."
+        )
+
+
+def check_file(path: Path) -> None:
+    if not path.exists():
+        raise ImageError(f"{_name(path)} does not exist ({path}).")
+    if path.is_dir():
+        raise ImageError(f"{_name(path)} is a folder, not an image file.")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"{_name(path)} cannot be read: {exc.strerror or exc}.") from exc
+    if size == 0:
+        raise ImageError(f"{_name(path)} is empty (0 bytes).")
+
+
+def _open(path: Path) -> Image.Image:
+    """Open lazily (header only) and check the size; the caller closes the image."""
+    check_file(path)
+    try:
+        with warnings.catch_warnings():
+            # We apply our own limit below; Pillow's warning (or error above 2x its limit) would be less clear.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{_name(path)} claims a size {BOMB_REASON}") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{_name(path)} is not a readable image (corrupt, or not an image file).") from exc
+    except PermissionError as exc:
+        raise ImageError(f"{_name(path)} cannot be read: permission denied.") from exc
+    except OSError as exc:
+        raise ImageError(f"{_name(path)} cannot be opened: {exc}.") from exc
+    try:
+        check_size(path, *image.size)
+    except ImageError:
+        image.close()
+        raise
+    return image
+
+
+def _orientation(image: Image.Image) -> int:
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    return orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+
+
+def _focal_length_35mm(image: Image.Image) -> float | None:
+    exif_ifd = image.getexif().get_ifd(ExifTags.IFD.Exif)
+    value = exif_ifd.get(ExifTags.Base.FocalLengthIn35mmFilm)
+    try:
+        focal = float(value)
+    except (TypeError, ValueError):
+        return None
+    return focal if focal > 0 else None
+
+
+def is_exr(path: Path) -> bool:
+    return path.suffix.lower() in EXR_SUFFIXES
+
+
+def _import_openexr(path: Path):
+    try:
+        import OpenEXR  # lazily: only EXR photos and depth maps need it
+    except ImportError as exc:
+        raise ImageError(f"{_name(path)} is an EXR file, but the OpenEXR Python module is not installed.") from exc
+    return OpenEXR
+
+
+def _exr_size(path: Path) -> tuple[int, int]:
+    openexr = _import_openexr(path)
+    try:
+        low, high = openexr.File(str(path), header_only=True).header()["dataWindow"]
+    except Exception as exc:  # OpenEXR raises bare RuntimeErrors for corrupt files
+        raise ImageError(f"{_name(path)} is not a readable EXR file ({exc}).") from exc
+    return int(high[0] - low[0] + 1), int(high[1] - low[1] + 1)
+
+
+def _info_from_image(image: Image.Image) -> PhotoInfo:
+    try:
+        orientation = _orientation(image)
+        focal = _focal_length_35mm(image)
+    except Exception:  # a damaged EXIF block must not make the photo unusable
+        orientation, focal = 1, None
+    width, height = image.size
+    if orientation in _TRANSPOSING_ORIENTATIONS:
+        width, height = height, width
+    return PhotoInfo((width, height), focal, orientation)
+
+
+def read_photo_info(path) -> PhotoInfo:
+    """Size after EXIF orientation, 35 mm-equivalent focal length and orientation, reading only the header."""
+    path = Path(path)
+    if is_exr(path):
+        check_file(path)
+        size = _exr_size(path)
+        check_size(path, *size)
+        return PhotoInfo(size, None, 1)
+    with _open(path) as image:
+        return _info_from_image(image)
+
+
+def _to_rgb8(path: Path, image: Image.Image) -> np.ndarray:
+    """Any Pillow mode to HxWx3 uint8 (see the module docstring for what happens to alpha and deep pixels)."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        grey = np.asarray(image.convert("I"), dtype=np.float32)
+        # 16-bit greyscale PNG/TIFF arrive as "I" or "I;16"; scale the 0..65535 range down to 8 bits.
+        scale = 255.0 / 65535.0 if image.mode != "I" or grey.max(initial=0) > 255 else 1.0
+        grey8 = np.clip(grey * scale + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey8[:, :, None], 3, axis=2)
+    if image.mode == "F":
+        grey8 = np.clip(np.nan_to_num(np.asarray(image, dtype=np.float32)) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey8[:, :, None], 3, axis=2)
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")  # Pillow warns when a palette with transparency goes straight to RGB
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return np.asarray(image)
+
+
+def read_exr_planes(path: Path) -> dict[str, np.ndarray]:
+    """All channels of the first part of an EXR file, as float32 HxW arrays keyed by channel name."""
+    openexr = _import_openexr(path)
+    try:
+        with openexr.File(str(path), separate_channels=True) as exr:
+            return {name: np.asarray(ch.pixels, dtype=np.float32) for name, ch in exr.channels().items()}
+    except Exception as exc:  # OpenEXR raises bare RuntimeErrors for corrupt files
+        raise ImageError(f"{_name(path)} is not a readable EXR file ({exc}).") from exc
+
+
+def _linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(np.nan_to_num(linear, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+    srgb = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
+    return (srgb * 255.0 + 0.5).astype(np.uint8)
+
+
+def _load_exr(path: Path) -> np.ndarray:
+    check_file(path)
+    check_size(path, *_exr_size(path))
+    planes = read_exr_planes(path)
+    if all(letter in planes for letter in "RGB"):
+        rgb = np.stack([planes["R"], planes["G"], planes["B"]], axis=2)
+    elif "Y" in planes:
+        rgb = np.repeat(planes["Y"][:, :, None], 3, axis=2)
+    else:
+        raise ImageError(f"{_name(path)} has no RGB or Y channels (it has {', '.join(sorted(planes))}).")
+    return _linear_to_srgb8(rgb)
+
+
+def _resize_to_fit(pixels: np.ndarray, max_size: int | None) -> np.ndarray:
+    height, width = pixels.shape[:2]
+    if max_size is None or max(width, height) <= max_size:
+        return pixels
+    scale = max_size / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
+
+
+def load_photo_and_info(path, max_size: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
+    """`load_photo` and `read_photo_info` in one pass over the file (the engine needs both)."""
+    path = Path(path)
+    if is_exr(path):
+        pixels = _load_exr(path)
+        return _resize_to_fit(pixels, max_size), PhotoInfo((pixels.shape[1], pixels.shape[0]), None, 1)
+    with _open(path) as image:
+        info = _info_from_image(image)
+        try:
+            if max_size is not None and image.format == "JPEG":
+                # draft picks the smallest DCT scale whose result still covers the requested box.
+                image.draft("RGB", (max_size, max_size))
+            image.load()
+            pixels = _to_rgb8(path, ImageOps.exif_transpose(image))
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"{_name(path)} is corrupt or truncated and cannot be decoded ({exc}).") from exc
+    return _resize_to_fit(pixels, max_size), info
+
+
+def load_photo(path, max_size: int | None = None) -> np.ndarray:
+    """The photo as HxWx3 uint8, EXIF-oriented; with `max_size`, shrunk so its longer side is at most that.
+
+    With `max_size`, JPEGs are decoded at a reduced size (Pillow's `draft`: the decoder skips detail by powers
+    of two), which is several times faster than a full decode for a 12 MP photo. Raises ImageError naming the
+    file for anything unreadable.
+    """
+    return load_photo_and_info(path, max_size)[0]

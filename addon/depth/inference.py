@@ -1,0 +1,166 @@
+"""onnxruntime sessions: provider choice, a cache per (model file, device), graph checks and run counting.
+
+onnxruntime is imported on first use, never at import time, so that registering the add-on stays instant and
+works even where onnxruntime is missing (the error then comes when a model is needed, naming the problem).
+"""
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+
+DEVICES = ("AUTO", "CPU", "CUDA")
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+# Tried after CUDA for "AUTO": Windows GPUs through DirectML, Apple through CoreML, when the build has them.
+_OTHER_ACCELERATORS = ("DmlExecutionProvider", "CoreMLExecutionProvider")
+
+_lock = threading.Lock()
+_sessions: dict[tuple, "LoadedSession"] = {}
+_run_count = 0
+_dlls_preloaded = False
+
+
+@dataclass(frozen=True)
+class LoadedSession:
+    session: object  # onnxruntime.InferenceSession
+    input_name: str
+    input_shape: tuple  # ints, or None for dynamic dimensions (N, C, H, W)
+    output_name: str
+    provider: str  # the execution provider that actually runs the model
+    warning: str  # one sentence when the requested device could not be used, else ""
+    metadata: dict[str, str]  # the model's ONNX metadata_props
+
+    @property
+    def fixed_size(self) -> tuple[int, int] | None:
+        """(width, height) when the graph fixes the input size, else None."""
+        height, width = self.input_shape[2], self.input_shape[3]
+        return (width, height) if isinstance(height, int) and isinstance(width, int) else None
+
+
+def inference_run_count() -> int:
+    """How many times a network has run in this process (tests use it to prove live edits do not re-run it)."""
+    return _run_count
+
+
+def _import_onnxruntime():
+    global _dlls_preloaded
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise ModelError(f"onnxruntime cannot be imported ({exc}); depth estimation needs it.") from exc
+    wants_cuda = CUDA in onnxruntime.get_available_providers()
+    if not _dlls_preloaded and wants_cuda and hasattr(onnxruntime, "preload_dlls"):
+        # Loads CUDA/cuDNN from the nvidia-* wheels into this process when they are installed (ORT >= 1.21).
+        # Only for CUDA builds: a CPU build prints a warning when asked.
+        try:
+            onnxruntime.preload_dlls()
+        except Exception:  # no CUDA wheels: the CPU provider still works and the session reports the fallback
+            pass
+        _dlls_preloaded = True
+    return onnxruntime
+
+
+def _provider_plan(onnxruntime, device: str) -> tuple[list[str], str]:
+    """Providers to ask for, in order, and the warning to give if CUDA was requested but is not built in."""
+    available = onnxruntime.get_available_providers()
+    if device == "CPU":
+        return [CPU], ""
+    if device == "CUDA":
+        if CUDA in available:
+            return [CUDA, CPU], ""
+        return [CPU], "CUDA was requested but this onnxruntime build has no CUDA provider, so the CPU ran the model."
+    accelerators = [p for p in (CUDA, *_OTHER_ACCELERATORS) if p in available]
+    return [*accelerators, CPU], ""
+
+
+def _check_graph(path: Path, session) -> tuple:
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1:
+        raise ModelError(f'"{path.name}" has {len(inputs)} inputs; a depth model takes exactly one image.')
+    shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
+    if len(shape) != 4 or shape[1] not in (3, None) or shape[0] not in (1, None):
+        raise ModelError(
+            f'"{path.name}" takes input of shape {list(inputs[0].shape)}; a depth model takes one RGB image '
+            "shaped [1, 3, height, width]."
+        )
+    if inputs[0].type != "tensor(float)":
+        raise ModelError(f'"{path.name}" takes {inputs[0].type} input; only float32 models are supported.')
+    out_shape = outputs[0].shape
+    # Accept [H, W], [1, H, W] or [1, 1, H, W]; anything with more planes is not a single depth map.
+    leading = [d for d in out_shape[:-2]]
+    if len(out_shape) not in (2, 3, 4) or any(isinstance(d, int) and d != 1 for d in leading):
+        raise ModelError(
+            f'"{path.name}" returns output of shape {list(out_shape)}; a depth model returns one depth plane '
+            "shaped [1, height, width] or [1, 1, height, width]."
+        )
+    return shape
+
+
+def load_session(path, device: str = "AUTO") -> LoadedSession:
+    """The cached session for this model file and device (re-created when the file changes on disk)."""
+    if device not in DEVICES:
+        raise ModelError(f"Unknown device {device!r}; use one of {', '.join(DEVICES)}.")
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ModelError(f'The model file "{path.name}" cannot be read ({exc.strerror or exc}).') from exc
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, device)
+    with _lock:
+        cached = _sessions.get(key)
+    if cached is not None:
+        return cached
+    onnxruntime = _import_onnxruntime()
+    providers, warning = _provider_plan(onnxruntime, device)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: provider fallbacks are reported through `warning`
+    try:
+        session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own exception types for invalid / non-ONNX files
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise ModelError(f'"{path.name}" is not a usable ONNX model ({first_line[:200]}).') from exc
+    shape = _check_graph(path, session)
+    provider = session.get_providers()[0]
+    if device == "CUDA" and not warning and provider != CUDA:
+        warning = (
+            "CUDA was requested but its provider could not start (no GPU, or the CUDA/cuDNN libraries are "
+            "missing), so the CPU ran the model."
+        )
+    loaded = LoadedSession(
+        session=session,
+        input_name=session.get_inputs()[0].name,
+        input_shape=shape,
+        output_name=session.get_outputs()[0].name,
+        provider=provider,
+        warning=warning,
+        metadata=dict(session.get_modelmeta().custom_metadata_map),
+    )
+    with _lock:
+        # Drop sessions of an older version of the same file and device, so edits do not leak memory.
+        for old in [k for k in _sessions if k[0] == key[0] and k[3] == device]:
+            del _sessions[old]
+        _sessions[key] = loaded
+    return loaded
+
+
+def run(loaded: LoadedSession, tensor: np.ndarray, model_name: str) -> np.ndarray:
+    """One forward pass; returns the output squeezed to HxW float32."""
+    global _run_count
+    with _lock:
+        _run_count += 1
+    try:
+        (output,) = loaded.session.run([loaded.output_name], {loaded.input_name: tensor})
+    except Exception as exc:
+        raise ModelError(f'"{model_name}" failed while running ({str(exc).strip()[:200]}).') from exc
+    output = np.asarray(output, dtype=np.float32)
+    while output.ndim > 2 and output.shape[0] == 1:
+        output = output[0]
+    if output.ndim != 2:
+        raise ModelError(
+            f'"{model_name}" returned output of shape {list(output.shape)}; expected one depth plane.'
+        )
+    return output

@@ -1,0 +1,92 @@
+"""Getting a depth map for an operator, synchronously or in a worker thread. Never imports bpy.
+
+`DepthRequest` is what an operator asks for (the photo plus either a depth file or a model);
+`DepthJob` runs a request in a worker thread so the UI keeps running: the operator's modal timer polls
+it, Esc calls `cancel()`, and the Blender data is only touched back in the main thread.
+"""
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..depth import DepthResult, estimate_depth, load_depth_file, read_photo_info
+
+
+@dataclass(frozen=True)
+class DepthRequest:
+    photo_path: str
+    depth_path: str = ""  # a depth map on disk: skips the model
+    depth_kind: str = "INVERSE"  # what the depth map holds, for `depth_path` only
+    model: str | None = None  # registry id; None = the registry's default
+    model_path: str = ""  # a user's .onnx file instead of `model`
+    device: str = "AUTO"
+    search_dirs: tuple[Path, ...] = ()
+
+    def run(self, progress=None, cancel=None) -> DepthResult:
+        """The depth map for the photo; raises `DepthError` (subclasses) with a one-sentence message."""
+        if self.depth_path:
+            info = read_photo_info(self.photo_path)  # rejects a bad photo before reading the depth
+            return DepthResult(
+                depth=load_depth_file(self.depth_path),
+                kind=self.depth_kind,
+                model_id="file",
+                photo_size=info.size,
+                focal_length_35mm=info.focal_length_35mm,
+            )
+        return estimate_depth(
+            self.photo_path,
+            model=None if self.model_path else self.model,
+            model_path=self.model_path or None,
+            device=self.device,
+            search_dirs=self.search_dirs,
+            progress=progress,
+            cancel=cancel,
+        )
+
+
+class DepthJob:
+    """One `DepthRequest` running in a daemon thread; poll `done`, then take `result()`."""
+
+    def __init__(self, request: DepthRequest):
+        self.request = request
+        self.fraction = 0.0
+        self.text = "Starting"
+        self._cancelled = threading.Event()
+        self._result = None
+        self._error = None
+        # Daemon: a job still running when Blender quits must not keep the process alive.
+        self._thread = threading.Thread(target=self._work, name="monocular-photo-depth", daemon=True)
+
+    def start(self) -> "DepthJob":
+        self._thread.start()
+        return self
+
+    def cancel(self):
+        """Ask the worker to stop at its next check; it then finishes with `CancelledError`."""
+        self._cancelled.set()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self, timeout=None) -> bool:
+        self._thread.join(timeout)
+        return self.done
+
+    def result(self) -> DepthResult:
+        """The depth map, or the worker's exception re-raised here in the caller's thread."""
+        if not self.done:
+            raise RuntimeError("the depth job is still running")
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def _progress(self, fraction, text):
+        # Plain attribute writes are atomic under the GIL; the main thread only reads them.
+        self.fraction, self.text = fraction, text
+
+    def _work(self):
+        try:
+            self._result = self.request.run(progress=self._progress, cancel=self._cancelled.is_set)
+        except Exception as error:  # handed to the main thread, which reports it
+            self._error = error

@@ -1,0 +1,334 @@
+"""Build the photo object: image datablocks, material, the bundled node group, the object and its camera.
+
+Plain functions on `bpy.data` (no operators), so the add operator, "Re-estimate depth" and scripts share them.
+The mesh is built by the "Monocular Photo" Geometry Nodes group in the original camera's frame: the camera
+sits at the object's origin, looks down local -Z with +Y up (see CONTRACT.md).
+"""
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from . import node_group
+from .depth import DepthResult, load_photo, read_photo_info
+from .paths import NODE_ASSET_BLEND
+
+# The photo's longer side spans the sensor width (sensor fit AUTO), so a 35 mm-equivalent focal length with
+# a 36 mm sensor gives the photo's field of view.
+DEFAULT_FOCAL_LENGTH = 35.0
+DEFAULT_SENSOR_WIDTH = 36.0
+
+
+@dataclass
+class PhotoObjectSettings:
+    """Everything `create_photo_object` needs besides the photo and its depth."""
+
+    focal_length: float = DEFAULT_FOCAL_LENGTH  # mm
+    sensor_width: float = DEFAULT_SENSOR_WIDTH  # mm, spans the photo's longer side
+    near: float = 1.0  # distance of the nearest relative depth (ignored for metric depth)
+    far: float = 10.0  # distance of the farthest relative depth (ignored for metric depth)
+    resolution: int = 256  # vertices along the photo's longer side
+    depth_scale: float = 1.0
+    tear_threshold: float = 0.1
+    relief: bool = False
+    lit: bool = False  # Principled BSDF for relighting instead of showing the photo unlit
+    pack_photo: bool = False
+    add_camera: bool = True
+
+
+def create_photo_object(context, photo_path, depth: DepthResult, settings: PhotoObjectSettings) -> bpy.types.Object:
+    """Build the photo object for `photo_path` at the 3D cursor and return it, active and selected.
+
+    The object gets one Geometry Nodes modifier using the bundled "Monocular Photo" group, a packed float
+    depth image and a material showing the photo. It is rotated so that its camera looks horizontally.
+
+    With `settings.add_camera` a camera with the object's world matrix and the photo's intrinsics is added.
+    It becomes the scene camera, and the render resolution is set to the photo's aspect, only when the
+    scene has no camera yet; otherwise the user's camera and render settings are left alone.
+
+    On any error, every datablock made here is removed before the exception propagates.
+    """
+    photo_path = Path(photo_path)
+    created = []  # datablocks made so far, removed again if anything fails
+    try:
+        photo_image = _load_photo_image(photo_path, settings.pack_photo)
+        created.append(photo_image)
+        depth_image = _new_depth_image(photo_path.stem + " depth", depth)
+        created.append(depth_image)
+        material = _new_material(photo_path.stem, photo_image, settings.lit)
+        created.append(material)
+        group, group_is_new = _bundled_node_group()
+        if group_is_new:
+            created.append(group)
+        mesh = bpy.data.meshes.new(photo_path.stem)
+        created.append(mesh)
+        obj = bpy.data.objects.new(photo_path.stem, mesh)
+        created.append(obj)
+
+        # The camera looks down the object's -Z: rotating by 90 degrees about X makes it look along +Y.
+        obj.location = context.scene.cursor.location
+        obj.rotation_euler = (math.pi / 2.0, 0.0, 0.0)
+
+        modifier = obj.modifiers.new(node_group.GROUP_NAME, "NODES")
+        modifier.node_group = group
+        set_modifier_inputs(
+            modifier,
+            {
+                node_group.DEPTH_IMAGE: depth_image,
+                node_group.METRIC_DEPTH: depth.kind == "DEPTH",
+                node_group.RESOLUTION: settings.resolution,
+                node_group.FOCAL_LENGTH: settings.focal_length,
+                node_group.SENSOR_WIDTH: settings.sensor_width,
+                node_group.NEAR: settings.near,
+                node_group.FAR: settings.far,
+                node_group.DEPTH_SCALE: settings.depth_scale,
+                node_group.TEAR_THRESHOLD: settings.tear_threshold,
+                node_group.RELIEF: settings.relief,
+                node_group.MATERIAL: material,
+            },
+        )
+        # The material slot lets Blender's material UI show it; the group sets it on the faces.
+        mesh.materials.append(material)
+
+        _record_provenance(obj, depth)
+        obj.monocular_photo.photo_path = str(photo_path)
+
+        collection = context.collection
+        collection.objects.link(obj)
+        if settings.add_camera:
+            camera = _new_camera(context, obj, settings, depth.photo_size, created)
+            collection.objects.link(camera)
+
+        for selected in context.selected_objects:
+            selected.select_set(False)
+        obj.select_set(True)
+        context.view_layer.objects.active = obj
+        return obj
+    except BaseException:
+        _remove_datablocks(created)
+        raise
+
+
+def replace_depth(obj, depth: DepthResult):
+    """Give the photo object `obj` a new depth image (e.g. from another model), keeping its live inputs."""
+    modifier = photo_modifier(obj)
+    old_image = depth_image(obj)
+    name = old_image.name if old_image is not None else obj.name + " depth"
+    new_image = _new_depth_image(name, depth)
+    try:
+        set_modifier_inputs(modifier, {node_group.DEPTH_IMAGE: new_image, node_group.METRIC_DEPTH: depth.kind == "DEPTH"})
+    except BaseException:
+        bpy.data.images.remove(new_image)
+        raise
+    if old_image is not None and old_image.users == 0:
+        bpy.data.images.remove(old_image)
+        new_image.name = name  # the old image no longer holds the name
+    _record_provenance(obj, depth)
+
+
+def photo_settings(obj):
+    """The provenance property group of a photo object (photo path, model id, depth kind, provider)."""
+    return obj.monocular_photo
+
+
+def photo_modifier(obj):
+    """The object's Geometry Nodes modifier that uses the Monocular Photo group, or None."""
+    for modifier in obj.modifiers:
+        if modifier.type == "NODES" and node_group.is_monocular_photo_group(modifier.node_group):
+            return modifier
+    return None
+
+
+def is_photo_object(obj) -> bool:
+    return obj is not None and photo_modifier(obj) is not None
+
+
+def depth_image(obj):
+    """The depth image datablock the photo object's modifier samples, or None."""
+    return modifier_input(photo_modifier(obj), node_group.DEPTH_IMAGE)
+
+
+def modifier_input_property(modifier, name):
+    """(data, property path) of the modifier's value for group input `name`, e.g. for `layout.prop(*...)`.
+
+    Blender 4.2 stores modifier inputs as ID properties keyed by socket identifier; 5.x exposes them as
+    RNA structs under `modifier.properties.inputs`.
+    """
+    identifier = node_group.input_identifier(modifier.node_group, name)
+    properties = getattr(modifier, "properties", None)
+    if properties is None:
+        return modifier, f'["{identifier}"]'
+    return getattr(properties.inputs, identifier), "value"
+
+
+def modifier_input(modifier, name):
+    """The modifier's current value for group input `name`."""
+    data, path = modifier_input_property(modifier, name)
+    return data.path_resolve(path)
+
+
+def set_modifier_inputs(modifier, values):
+    """Set several group inputs of the modifier ({input name: value}) and re-evaluate the object."""
+    for name, value in values.items():
+        data, path = modifier_input_property(modifier, name)
+        if path == "value":
+            data.value = value
+        else:
+            data[path[2:-2]] = value
+    # Writing modifier ID properties from Python does not tag the object for re-evaluation by itself.
+    modifier.id_data.update_tag()
+
+
+def _record_provenance(obj, depth: DepthResult):
+    properties = obj.monocular_photo
+    properties.model_id = depth.model_id
+    properties.depth_kind = depth.kind
+    properties.provider = depth.provider
+
+
+def _load_photo_image(photo_path: Path, pack: bool):
+    """The photo as an image datablock; packed and oriented when the file has an EXIF rotation.
+
+    Blender ignores EXIF orientation when it loads a file, so a rotated photo is read by the depth engine,
+    which applies the orientation, and stored as packed pixels.
+    """
+    oriented_pixels = _oriented_pixels(photo_path)
+    if oriented_pixels is not None:
+        return _new_packed_photo(photo_path.name, oriented_pixels)
+    image = bpy.data.images.load(str(photo_path), check_existing=False)
+    if pack:
+        image.pack()
+    elif bpy.data.filepath:
+        # Relative to the .blend when it has been saved (like Images as Planes); absolute otherwise.
+        image.filepath = bpy.path.relpath(image.filepath)
+    image.alpha_mode = "NONE"
+    return image
+
+
+def _oriented_pixels(photo_path: Path):
+    """HxWx3 uint8 pixels with the EXIF orientation applied, or None when the photo is not rotated."""
+    if read_photo_info(photo_path).exif_orientation in (0, 1):
+        return None
+    return load_photo(photo_path)
+
+
+def _new_packed_photo(name, pixels):
+    height, width = pixels.shape[:2]
+    image = bpy.data.images.new(name, width, height, alpha=False)
+    rgba = np.ones((height, width, 4), dtype=np.float32)
+    # Blender image rows start at the bottom; numpy row 0 is the top of the photo.
+    rgba[..., :3] = pixels[::-1] / 255.0
+    image.pixels.foreach_set(rgba.ravel())
+    image.file_format = "PNG"
+    image.pack()
+    return image
+
+
+def _new_depth_image(name, depth: DepthResult):
+    """A float, non-colour image holding the depth map, packed as EXR so no precision is lost."""
+    values = np.asarray(depth.depth, dtype=np.float32)
+    height, width = values.shape
+    image = bpy.data.images.new(name, width, height, alpha=False, float_buffer=True, is_data=True)
+    rgba = np.ones((height, width, 4), dtype=np.float32)
+    # Blender image rows start at the bottom; DepthResult row 0 is the top of the photo.
+    rgba[..., :3] = values[::-1, :, None]
+    image.pixels.foreach_set(rgba.ravel())
+    # Packing a generated image writes it in its file format: EXR keeps 32-bit floats.
+    image.file_format = "OPEN_EXR"
+    image.pack()
+    return image
+
+
+def _new_material(name, photo_image, lit: bool):
+    """Unlit (emission) material showing the photo through the "UVMap" the group writes; BSDF when lit."""
+    material = bpy.data.materials.new(name)
+    if material.node_tree is None:  # Blender 4.x; from 5.0 every material has its node tree
+        material.use_nodes = True
+    tree = material.node_tree
+    tree.nodes.clear()
+
+    uv_map = tree.nodes.new("ShaderNodeUVMap")
+    uv_map.uv_map = node_group.UV_MAP_NAME
+    uv_map.location = (-600, 0)
+    texture = tree.nodes.new("ShaderNodeTexImage")
+    texture.image = photo_image
+    # EXTEND: bilinear filtering at the border must not blend in the opposite edge of the photo.
+    texture.extension = "EXTEND"
+    texture.location = (-400, 0)
+    tree.links.new(uv_map.outputs["UV"], texture.inputs["Vector"])
+
+    if lit:
+        shader = tree.nodes.new("ShaderNodeBsdfPrincipled")
+        tree.links.new(texture.outputs["Color"], shader.inputs["Base Color"])
+    else:
+        shader = tree.nodes.new("ShaderNodeEmission")
+        tree.links.new(texture.outputs["Color"], shader.inputs["Color"])
+        shader.inputs["Strength"].default_value = 1.0
+    shader.location = (-100, 0)
+    output = tree.nodes.new("ShaderNodeOutputMaterial")
+    output.location = (200, 0)
+    tree.links.new(shader.outputs[0], output.inputs["Surface"])
+    return material
+
+
+def _bundled_node_group():
+    """The "Monocular Photo" group of this add-on version: reused if already in the file, else appended.
+
+    Returns (group, appended_now).
+    """
+    for group in bpy.data.node_groups:
+        if node_group.is_monocular_photo_group(group, current_version=True) and group.library is None:
+            return group, False
+    with bpy.data.libraries.load(str(NODE_ASSET_BLEND), link=False) as (data_from, data_to):
+        if node_group.GROUP_NAME not in data_from.node_groups:
+            raise RuntimeError(f'{NODE_ASSET_BLEND} has no node group "{node_group.GROUP_NAME}".')
+        data_to.node_groups = [node_group.GROUP_NAME]
+    group = data_to.node_groups[0]
+    # An appended copy is the user's data, not an asset this file publishes in "Current File".
+    group.asset_clear()
+    return group, True
+
+
+def _new_camera(context, obj, settings: PhotoObjectSettings, photo_size, created):
+    camera_data = bpy.data.cameras.new(obj.name + " camera")
+    created.append(camera_data)
+    camera_data.lens = settings.focal_length
+    camera_data.sensor_width = settings.sensor_width
+    camera_data.sensor_fit = "AUTO"
+    camera = bpy.data.objects.new(obj.name + " camera", camera_data)
+    created.append(camera)
+    camera.matrix_world = obj.matrix_basis.copy()
+
+    scene = context.scene
+    if scene.camera is None:
+        scene.camera = camera
+        width, height = photo_size
+        render = scene.render
+        # Keep the scene's longer render side, give the other the photo's aspect.
+        longer_side = max(render.resolution_x, render.resolution_y)
+        if width >= height:
+            render.resolution_x, render.resolution_y = longer_side, max(1, round(longer_side * height / width))
+        else:
+            render.resolution_x, render.resolution_y = max(1, round(longer_side * width / height)), longer_side
+        render.pixel_aspect_x = render.pixel_aspect_y = 1.0
+    return camera
+
+
+def _remove_datablocks(datablocks):
+    """Remove datablocks in reverse creation order (users before what they use)."""
+    collections = {
+        bpy.types.Object: bpy.data.objects,
+        bpy.types.Mesh: bpy.data.meshes,
+        bpy.types.Camera: bpy.data.cameras,
+        bpy.types.Material: bpy.data.materials,
+        bpy.types.Image: bpy.data.images,
+        bpy.types.NodeTree: bpy.data.node_groups,
+    }
+    for datablock in reversed(datablocks):
+        for datablock_type, collection in collections.items():
+            if isinstance(datablock, datablock_type):
+                collection.remove(datablock)
+                break

@@ -1,0 +1,98 @@
+"""Add-on preferences: the default model, the device that runs it, and where user models live."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+from bpy.types import AddonPreferences
+
+from . import paths
+
+DEVICE_ITEMS = (
+    ('AUTO', "Auto", "Use the GPU (CUDA) when onnxruntime can, the CPU otherwise"),
+    ('CPU', "CPU", "Always run the model on the CPU"),
+    ('CUDA', "CUDA", "Run the model on an NVIDIA GPU; falls back to the CPU with a warning"),
+)
+
+# Blender keeps only pointers into the strings of a dynamic enum's items, so the list must outlive the
+# callback: a module-level reference, built once (the registry does not change while Blender runs).
+_model_items = []
+
+
+def model_enum_items(_self, _context):
+    """Items for every `model` enum: the models of the registry, the default model first."""
+    if not _model_items:
+        from .depth import models
+
+        _model_items.extend(
+            (spec.id, spec.name, f"{spec.name} ({spec.license})") for spec in models.list_models()
+        )
+    return _model_items
+
+
+@dataclass(frozen=True)
+class PreferenceValues:
+    """What the operators read from the preferences; also the defaults when the add-on was registered
+    without being enabled through addon_utils (tests, `import addon; addon.register()`)."""
+
+    default_model: str = ""  # "" = the registry's default model
+    device: str = 'AUTO'
+    models_directory: str = ""  # "" = the extension's user folder
+
+
+class MonocularPhotoPreferences(AddonPreferences):
+    bl_idname = __package__
+
+    default_model: EnumProperty(
+        name="Default Model",
+        description="Model used when an operator is not given one",
+        items=model_enum_items,
+    )
+    device: EnumProperty(
+        name="Device",
+        description="Where the depth model runs",
+        items=DEVICE_ITEMS,
+        default='AUTO',
+    )
+    models_directory: StringProperty(
+        name="User Models",
+        description="Folder searched for model files (.onnx) besides the bundled ones; "
+        "empty uses the extension's user folder",
+        subtype='DIR_PATH',
+    )
+
+    def draw(self, _context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(self, "default_model")
+        layout.prop(self, "device")
+        layout.prop(self, "models_directory")
+        if not self.models_directory:
+            row = layout.row()
+            row.active = False
+            row.label(text=str(user_models_dir(self)), icon='FILE_FOLDER')
+
+
+def get_preferences(context=None) -> PreferenceValues:
+    """The user's preferences, or the defaults when the add-on is registered but not enabled."""
+    context = context or bpy.context
+    addon = context.preferences.addons.get(__package__)
+    if addon is None:
+        return PreferenceValues()
+    prefs = addon.preferences
+    return PreferenceValues(prefs.default_model, prefs.device, prefs.models_directory)
+
+
+def user_models_dir(prefs) -> Path:
+    """The folder where the user keeps model files, created on first use for an installed extension.
+
+    Outside an installed extension (a source checkout, tests) `extension_path_user` refuses the package
+    name, so the checkout's own `onnx_models/` folder plays that role.
+    """
+    if prefs.models_directory:
+        return Path(bpy.path.abspath(prefs.models_directory))
+    try:
+        return Path(bpy.utils.extension_path_user(__package__, path="models", create=True))
+    except ValueError:
+        return paths.MODELS_DIR

@@ -1,0 +1,33 @@
+"""Registers the add-on's classes, the object property group and the menu entry, and removes them again.
+
+Classes are registered in the order of `classes` (property groups before what points to them) and
+unregistered in reverse, so register()/unregister() can run any number of times in one session.
+"""
+
+import bpy
+
+from . import preferences, properties
+from .operators import add_photo, reestimate
+from .ui import menus, sidebar
+
+classes = (
+    preferences.MonocularPhotoPreferences,
+    *properties.classes,
+    add_photo.MESH_OT_monocular_photo_add,
+    reestimate.OBJECT_OT_monocular_photo_reestimate,
+    sidebar.VIEW3D_PT_monocular_photo,
+)
+
+
+def register():
+    for cls in classes:
+        bpy.utils.register_class(cls)
+    properties.register_object_property()
+    bpy.types.VIEW3D_MT_mesh_add.append(menus.draw_add_mesh_entry)
+
+
+def unregister():
+    bpy.types.VIEW3D_MT_mesh_add.remove(menus.draw_add_mesh_entry)
+    properties.unregister_object_property()
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

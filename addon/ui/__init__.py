@@ -1,0 +1,1 @@
+"""The add-on's panels and menu entries."""

@@ -1,0 +1,69 @@
+"""The "Monocular Photo" tab of the 3D Viewport sidebar (N-panel)."""
+
+from bpy.types import Panel
+
+from ..operators.add_photo import MESH_OT_monocular_photo_add
+from ..operators.reestimate import OBJECT_OT_monocular_photo_reestimate
+from ..photo_object import depth_image, is_photo_object, modifier_input_property, photo_modifier
+
+# Group inputs that are wiring, not controls: the geometry and the datablocks the add-on sets itself.
+_WIRING_SOCKET_TYPES = {'NodeSocketGeometry', 'NodeSocketImage', 'NodeSocketMaterial', 'NodeSocketObject'}
+
+
+def live_input_items(node_group):
+    """The group's input sockets an artist tweaks, in interface order."""
+    return [
+        item
+        for item in node_group.interface.items_tree
+        if item.item_type == 'SOCKET' and item.in_out == 'INPUT' and item.socket_type not in _WIRING_SOCKET_TYPES
+    ]
+
+
+class VIEW3D_PT_monocular_photo(Panel):
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "Monocular Photo"
+    bl_label = "Monocular Photo"
+
+    def draw(self, context):
+        layout = self.layout
+        obj = context.active_object
+        if not is_photo_object(obj):
+            layout.label(text="The active object is not a photo object.", icon='INFO')
+            layout.operator_context = 'INVOKE_DEFAULT'
+            layout.operator(MESH_OT_monocular_photo_add.bl_idname, text="Add Monocular Photo", icon='IMAGE_DATA')
+            return
+
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        modifier = photo_modifier(obj)
+
+        # The modifier's own inputs: editing them here re-evaluates the node group, never the network.
+        header, body = layout.panel("monocular_photo_live_inputs", default_closed=False)
+        header.label(text="Live Inputs")
+        if body:
+            for item in live_input_items(modifier.node_group):
+                body.prop(*modifier_input_property(modifier, item.name), text=item.name)
+
+        header, body = layout.panel("monocular_photo_source", default_closed=False)
+        header.label(text="Depth Source")
+        if body:
+            provenance = obj.monocular_photo
+            col = body.column()
+            col.enabled = False  # provenance: shown, changed only by re-estimating
+            col.prop(provenance, "photo_path")
+            col.prop(provenance, "model_id")
+            col.prop(provenance, "depth_kind")
+            if provenance.provider:
+                col.prop(provenance, "provider")
+            body.operator_menu_enum(
+                OBJECT_OT_monocular_photo_reestimate.bl_idname, "model", text="Re-estimate Depth", icon='FILE_REFRESH'
+            )
+
+        image = depth_image(obj)
+        header, body = layout.panel("monocular_photo_depth_preview", default_closed=True)
+        header.label(text="Depth Map")
+        if body and image is not None:
+            body.label(text=f"{image.name}  {image.size[0]} x {image.size[1]}")
+            body.template_icon(icon_value=image.preview_ensure().icon_id, scale=8.0)
+

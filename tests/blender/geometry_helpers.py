@@ -1,0 +1,48 @@
+"""Helpers shared by the geometry tests: synthetic photos and depth maps, evaluated meshes."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+bpy = pytest.importorskip("bpy")
+
+from addon import node_group  # noqa: E402
+from addon.depth import DepthResult  # noqa: E402
+
+
+def smooth_depth(width, height):
+    """Relative inverse depth in 0..1 without jumps (row 0 = top)."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    return (0.5 + 0.3 * np.sin(x / width * 5.0) * np.cos(y / height * 3.0) + 0.1 * x / width).astype(np.float32)
+
+
+def write_photo(path, width, height):
+    y, x = np.mgrid[0:height, 0:width]
+    pixels = np.stack([x * 255 // (width - 1), y * 255 // (height - 1), (x + y) * 255 // (width + height - 2)], axis=-1)
+    Image.fromarray(pixels.astype(np.uint8)).save(path)
+    return pixels.astype(np.uint8)
+
+
+def depth_result(depth, kind="INVERSE"):
+    height, width = depth.shape
+    return DepthResult(depth=depth, kind=kind, model_id="test", photo_size=(width, height), focal_length_35mm=None)
+
+
+def evaluated_mesh(obj):
+    """Positions (V, 3), per-vertex UVs (V, 2), faces as vertex index lists and the set of face materials."""
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.to_mesh()
+    try:
+        positions = np.empty(len(mesh.vertices) * 3)
+        mesh.vertices.foreach_get("co", positions)
+        corner_uvs = np.empty(len(mesh.loops) * 2)
+        mesh.uv_layers[node_group.UV_MAP_NAME].data.foreach_get("uv", corner_uvs)
+        corner_vertices = np.empty(len(mesh.loops), dtype=np.int64)
+        mesh.loops.foreach_get("vertex_index", corner_vertices)
+        uvs = np.zeros((len(mesh.vertices), 2))
+        uvs[corner_vertices] = corner_uvs.reshape(-1, 2)
+        faces = [list(polygon.vertices) for polygon in mesh.polygons]
+        face_materials = {mesh.materials[polygon.material_index].original for polygon in mesh.polygons}
+        return positions.reshape(-1, 3), uvs, faces, face_materials
+    finally:
+        evaluated.to_mesh_clear()

@@ -1,0 +1,179 @@
+"""The photo object's evaluated geometry: unprojection, UVs, tearing, live inputs, save/reload, render."""
+
+import math
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from addon import node_group, photo_object  # noqa: E402
+from addon.photo_object import PhotoObjectSettings  # noqa: E402
+from geometry_helpers import depth_result, evaluated_mesh, smooth_depth, write_photo  # noqa: E402
+
+pytestmark = pytest.mark.blender
+
+TOLERANCE = 1e-4  # relative; positions come from float32 image samples and node maths
+
+
+
+
+
+def bilinear(depth, u, v):
+    """What the group's image sample gives at frame position (u, v): bilinear between pixel centres,
+    edges extended, v = 0 at the bottom of the photo."""
+    image = depth[::-1].astype(np.float64)  # Blender rows start at the bottom
+    height, width = image.shape
+    x = np.clip(u * width - 0.5, 0, width - 1)
+    y = np.clip(v * height - 0.5, 0, height - 1)
+    x0 = np.minimum(np.floor(x).astype(int), width - 2)
+    y0 = np.minimum(np.floor(y).astype(int), height - 2)
+    fx, fy = x - x0, y - y0
+    top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
+    bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def grid_size(resolution, width, height):
+    longer = max(width, height)
+    return (max(2, math.floor(resolution * width / longer + 0.5)), max(2, math.floor(resolution * height / longer + 0.5)))
+
+
+def distance(depth_values, settings, kind="INVERSE"):
+    if kind == "DEPTH":
+        return depth_values
+    inverse = 1.0 / settings.far + depth_values * (1.0 / settings.near - 1.0 / settings.far)
+    return 1.0 / inverse
+
+
+def expected_positions(depth, settings, u, v, kind="INVERSE"):
+    """Unprojection of frame positions (u, v) through the photo's camera."""
+    height, width = depth.shape
+    longer = max(width, height)
+    z = distance(bilinear(depth, u, v), settings, kind)
+    lattice_u, lattice_v = np.meshgrid(*(np.linspace(0, 1, n) for n in grid_size(settings.resolution, width, height)))
+    nearest = distance(bilinear(depth, lattice_u, lattice_v), settings, kind).min()
+    z = nearest + (z - nearest) * settings.depth_scale
+    ray_length = np.full_like(z, nearest) if settings.relief else z
+    sensor_over_focal = settings.sensor_width / settings.focal_length
+    x = (u - 0.5) * sensor_over_focal * width / longer * ray_length
+    y = (v - 0.5) * sensor_over_focal * height / longer * ray_length
+    return np.stack([x, y, -z], axis=-1)
+
+
+
+def add_photo_object(tmp_path, depth, kind="INVERSE", **settings):
+    height, width = depth.shape
+    photo_path = tmp_path / "photo.png"
+    write_photo(photo_path, max(width, 8), max(height, 8))
+    settings = PhotoObjectSettings(**settings)
+    return photo_object.create_photo_object(bpy.context, photo_path, depth_result(depth, kind), settings), settings
+
+
+@pytest.mark.parametrize("relief", [False, True])
+def test_vertices_are_the_unprojected_depth_map(factory_scene, tmp_path, relief):
+    depth = smooth_depth(20, 15)
+    obj, settings = add_photo_object(tmp_path, depth, resolution=12, focal_length=30.0, sensor_width=24.0,
+                                     near=2.0, far=20.0, depth_scale=1.5, tear_threshold=0.0, relief=relief)
+    positions, uvs, faces, _ = evaluated_mesh(obj)
+
+    columns, rows = grid_size(12, 20, 15)
+    assert (columns, rows) == (12, 9)
+    assert len(positions) == columns * rows and len(faces) == (columns - 1) * (rows - 1)
+    # Each vertex carries the UV of its own frame position, and the lattice covers the whole photo.
+    lattice = np.stack(np.meshgrid(np.linspace(0, 1, columns), np.linspace(0, 1, rows)), axis=-1).reshape(-1, 2)
+    np.testing.assert_allclose(np.array(sorted(map(tuple, uvs))), np.array(sorted(map(tuple, lattice))), atol=1e-6)
+    expected = expected_positions(depth, settings, uvs[:, 0], uvs[:, 1])
+    np.testing.assert_allclose(positions, expected, rtol=TOLERANCE, atol=TOLERANCE)
+
+
+def frame_positions(positions, settings, width, height):
+    """Where the camera (sensor fit AUTO: the longer side spans the sensor width) sees each position, 0..1."""
+    longer = max(width, height)
+    scale = settings.focal_length / settings.sensor_width / -positions[:, 2]
+    return np.stack([positions[:, 0] * scale * longer / width, positions[:, 1] * scale * longer / height], -1) + 0.5
+
+
+def test_each_vertex_projects_to_its_uv(factory_scene, tmp_path):
+    depth = smooth_depth(16, 24)  # portrait: the sensor width spans the height
+    obj, settings = add_photo_object(tmp_path, depth, resolution=10, focal_length=50.0, sensor_width=36.0,
+                                     tear_threshold=0.0)
+    positions, uvs, _, _ = evaluated_mesh(obj)
+    np.testing.assert_allclose(frame_positions(positions, settings, 16, 24), uvs, atol=1e-5)
+
+
+def test_metric_depth_is_taken_as_is(factory_scene, tmp_path):
+    depth = 3.0 + 2.0 * smooth_depth(12, 9)
+    obj, settings = add_photo_object(tmp_path, depth, kind="DEPTH", resolution=12, near=100.0, far=200.0,
+                                     tear_threshold=0.0)
+    positions, uvs, _, _ = evaluated_mesh(obj)
+    np.testing.assert_allclose(-positions[:, 2], bilinear(depth, uvs[:, 0], uvs[:, 1]), rtol=TOLERANCE)
+    np.testing.assert_allclose(positions, expected_positions(depth, settings, uvs[:, 0], uvs[:, 1], "DEPTH"),
+                               rtol=TOLERANCE, atol=TOLERANCE)
+
+
+def test_faces_across_the_threshold_are_torn_into_flat_patches(factory_scene, tmp_path):
+    depth = smooth_depth(24, 16) * 0.2 + 0.2
+    depth[4:12, 8:16] = 0.95  # a near block in front of the background
+    threshold = 0.25
+    obj, settings = add_photo_object(tmp_path, depth, resolution=24, near=1.0, far=10.0, tear_threshold=threshold)
+    positions, uvs, faces, _ = evaluated_mesh(obj)
+
+    columns, rows = grid_size(24, 24, 16)
+    lattice_u, lattice_v = np.meshgrid(np.linspace(0, 1, columns), np.linspace(0, 1, rows))
+    z = distance(bilinear(depth, lattice_u, lattice_v), settings)
+    corners = np.stack([z[:-1, :-1], z[:-1, 1:], z[1:, :-1], z[1:, 1:]])
+    expected_torn = corners.max(axis=0) > corners.min(axis=0) * (1 + threshold)
+    assert 0 < expected_torn.sum() < expected_torn.size
+
+    # Classify the evaluated faces by the grid cell their UV centre falls in and by whether they span it.
+    steps = np.array([columns - 1, rows - 1])
+    torn = np.zeros_like(expected_torn)
+    patches_per_cell = np.zeros(expected_torn.shape, dtype=int)
+    for face in faces:
+        face_uvs = uvs[face] * steps
+        column, row = np.floor(face_uvs.mean(axis=0)).astype(int)
+        spans_cell = np.allclose(face_uvs.max(axis=0) - face_uvs.min(axis=0), 1.0)
+        if not spans_cell:
+            torn[row, column] = True
+            patches_per_cell[row, column] += 1
+            # A patch is fronto-parallel at the distance of the grid corner it touches.
+            corner = np.rint(face_uvs.mean(axis=0)).astype(int)
+            np.testing.assert_allclose(positions[face, 2], -z[corner[1], corner[0]], rtol=TOLERANCE)
+    np.testing.assert_array_equal(torn, expected_torn)
+    assert set(patches_per_cell[expected_torn]) == {4}
+    assert len(faces) == (~expected_torn).sum() + 4 * expected_torn.sum()
+    # Patches and intact faces sit on the camera rays of their UVs: from the camera the photo stays whole.
+    np.testing.assert_allclose(frame_positions(positions, settings, 24, 16), uvs, atol=1e-5)
+
+
+def test_live_inputs_change_the_geometry(factory_scene, tmp_path):
+    depth = smooth_depth(20, 10)
+    obj, settings = add_photo_object(tmp_path, depth, resolution=8, tear_threshold=0.0)
+    modifier = photo_object.photo_modifier(obj)
+    positions, *_ = evaluated_mesh(obj)
+    assert len(positions) == 8 * 4
+
+    photo_object.set_modifier_inputs(modifier, {node_group.RESOLUTION: 20})
+    assert len(evaluated_mesh(obj)[0]) == 20 * 10
+
+    before, *_ = evaluated_mesh(obj)
+    photo_object.set_modifier_inputs(modifier, {node_group.DEPTH_SCALE: 2.0})
+    after, *_ = evaluated_mesh(obj)
+    assert not np.allclose(before, after)
+    # Depth scale stretches along the rays from the nearest point: the nearest vertex stays put.
+    nearest = np.argmax(before[:, 2])
+    np.testing.assert_allclose(after[nearest], before[nearest], rtol=TOLERANCE)
+
+    photo_object.set_modifier_inputs(modifier, {node_group.FAR: 50.0})
+    assert evaluated_mesh(obj)[0][:, 2].min() < after[:, 2].min()
+
+
+def test_material_is_set_and_shows_the_photo_through_the_uv_map(factory_scene, tmp_path):
+    obj, _ = add_photo_object(tmp_path, smooth_depth(10, 10), resolution=4)
+    *_, face_materials = evaluated_mesh(obj)
+    assert len(face_materials) == 1
+    nodes = face_materials.pop().node_tree.nodes
+    assert {node.bl_idname for node in nodes} >= {"ShaderNodeUVMap", "ShaderNodeTexImage", "ShaderNodeEmission"}
+    assert next(node for node in nodes if node.bl_idname == "ShaderNodeUVMap").uv_map == node_group.UV_MAP_NAME
+    assert next(node for node in nodes if node.bl_idname == "ShaderNodeTexImage").image.filepath.endswith("photo.png")

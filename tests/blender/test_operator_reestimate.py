@@ -1,0 +1,62 @@
+"""Re-estimate depth: another model on the active photo object, same modifier and live inputs."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+bpy = pytest.importorskip("bpy")
+
+from addon import depth, node_group  # noqa: E402
+from addon.photo_object import depth_image, modifier_input, set_modifier_inputs  # noqa: E402
+
+pytestmark = pytest.mark.blender
+
+
+@pytest.fixture
+def photo_object(factory_scene, tmp_path):
+    """A photo object built from a flat depth file (no model run), with a changed live input."""
+    photo = tmp_path / "photo.png"
+    pixels = np.zeros((32, 48, 3), dtype=np.uint8)
+    pixels[:, :24] = 255  # left half bright: near for the tiny test model
+    Image.fromarray(pixels).save(photo)
+    depth_file = tmp_path / "flat.npy"
+    np.save(depth_file, np.full((32, 48), 0.5, dtype=np.float32))
+    bpy.ops.mesh.monocular_photo_add(filepath=str(photo), depth_filepath=str(depth_file), add_camera=False)
+    obj = bpy.context.active_object
+    set_modifier_inputs(obj.modifiers[0], {node_group.FAR: 20.0})
+    return obj
+
+
+def test_reestimate_replaces_depth_and_runs_model_once(photo_object, tiny_model_path):
+    modifier = photo_object.modifiers[0]
+    old_pixels = np.array(depth_image(photo_object).pixels[:])
+    images = len(bpy.data.images)
+    runs = depth.inference_run_count()
+
+    result = bpy.ops.object.monocular_photo_reestimate(model_filepath=str(tiny_model_path))
+
+    assert result == {'FINISHED'}
+    assert depth.inference_run_count() == runs + 1
+    assert photo_object.modifiers[:] == [modifier]  # same modifier, live inputs kept
+    assert modifier_input(modifier, node_group.FAR) == pytest.approx(20.0)
+    new_image = depth_image(photo_object)
+    assert new_image.is_float and new_image.packed_file is not None
+    assert not np.allclose(np.array(new_image.pixels[:]), old_pixels)
+    assert len(bpy.data.images) == images  # the old depth image does not linger
+    assert photo_object.monocular_photo.model_id == tiny_model_path.name
+    assert photo_object.monocular_photo.depth_kind == 'INVERSE'
+
+
+def test_reestimate_with_bad_model_keeps_depth(photo_object, test_models_dir):
+    old_image = depth_image(photo_object)
+
+    with pytest.raises(RuntimeError, match=r"nan_output\.onnx"):
+        bpy.ops.object.monocular_photo_reestimate(model_filepath=str(test_models_dir / "nan_output.onnx"))
+
+    assert depth_image(photo_object) == old_image
+    assert photo_object.monocular_photo.model_id == "file"
+
+
+def test_reestimate_needs_a_photo_object(photo_object):
+    bpy.ops.mesh.primitive_cube_add()
+    assert not bpy.ops.object.monocular_photo_reestimate.poll()

@@ -1,0 +1,113 @@
+"""Registration, preferences, the N-panel's inputs and the menu entry, with real bpy."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+bpy = pytest.importorskip("bpy")
+import addon_utils  # noqa: E402
+
+import addon  # noqa: E402
+from addon import node_group, paths, preferences  # noqa: E402
+from addon.depth import DEFAULT_MODEL_ID  # noqa: E402
+from addon.registration import classes  # noqa: E402
+from addon.ui import menus, sidebar  # noqa: E402
+
+pytestmark = pytest.mark.blender
+
+
+def add_mesh_menu_entries():
+    """Our draw functions currently appended to Add > Mesh."""
+    return [draw for draw in bpy.types.VIEW3D_MT_mesh_add._dyn_ui_initialize() if draw is menus.draw_add_mesh_entry]
+
+
+def handler_counts():
+    return {name: len(getattr(bpy.app.handlers, name)) for name in dir(bpy.app.handlers) if not name.startswith("_")
+            and isinstance(getattr(bpy.app.handlers, name), list)}
+
+
+def assert_unregistered():
+    for cls in classes:
+        assert not cls.is_registered, cls.__name__
+    assert not hasattr(bpy.types, "MESH_OT_monocular_photo_add")
+    assert "monocular_photo" not in bpy.types.Object.bl_rna.properties
+    assert add_mesh_menu_entries() == []
+
+
+def test_register_unregister_five_times_leaks_nothing():
+    assert_unregistered()
+    handlers = handler_counts()
+    for _ in range(5):
+        addon.register()
+        try:
+            assert all(cls.is_registered for cls in classes)
+            assert "monocular_photo" in bpy.types.Object.bl_rna.properties
+            assert len(add_mesh_menu_entries()) == 1
+            assert hasattr(bpy.types, "MESH_OT_monocular_photo_add")
+        finally:
+            addon.unregister()
+        assert_unregistered()
+    assert handler_counts() == handlers
+
+
+def test_preferences_defaults_when_not_enabled():
+    addon.register()
+    try:
+        assert preferences.MonocularPhotoPreferences.bl_idname == "addon"
+        values = preferences.get_preferences()
+        assert values == preferences.PreferenceValues()
+        # Not an installed extension: the checkout's model folder stands in for the user folder.
+        assert preferences.user_models_dir(values) == paths.MODELS_DIR
+    finally:
+        addon.unregister()
+
+
+def test_user_models_dir_setting(tmp_path):
+    values = preferences.PreferenceValues(models_directory=str(tmp_path))
+    assert preferences.user_models_dir(values) == tmp_path
+
+
+def test_model_enum_lists_the_registry_default_first():
+    items = preferences.model_enum_items(None, None)
+    assert items[0][0] == DEFAULT_MODEL_ID
+    assert preferences.model_enum_items(None, None) is items  # Blender keeps pointers into this list
+
+
+@pytest.fixture
+def enabled_addon():
+    """The add-on enabled through addon_utils, so that its preferences exist."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    addon_utils.enable("addon", default_set=True, handle_error=None)
+    yield bpy.context.preferences.addons["addon"].preferences
+    addon_utils.disable("addon", default_set=True)
+
+
+def test_device_preference_reaches_the_engine(enabled_addon, tmp_path, tiny_model_path, capfd):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.linspace(0, 255, 16 * 24 * 3).astype(np.uint8).reshape(16, 24, 3)).save(photo)
+    enabled_addon.device = 'CUDA'
+    assert preferences.get_preferences().device == 'CUDA'
+
+    bpy.ops.mesh.monocular_photo_add(filepath=str(photo), model_filepath=str(tiny_model_path))
+
+    obj = bpy.context.active_object
+    # This machine's onnxruntime has no CUDA provider: the CPU ran it and the user is told why.
+    assert obj.monocular_photo.provider == "CPUExecutionProvider"
+    assert "CUDA was requested" in capfd.readouterr().out
+
+
+def test_panel_shows_the_modifiers_live_inputs(enabled_addon, tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((16, 24, 3), 128, dtype=np.uint8)).save(photo)
+    depth_file = tmp_path / "depth.npy"
+    np.save(depth_file, np.full((16, 24), 0.5, dtype=np.float32))
+    bpy.ops.mesh.monocular_photo_add(filepath=str(photo), depth_filepath=str(depth_file))
+    modifier = bpy.context.active_object.modifiers[0]
+
+    names = [item.name for item in sidebar.live_input_items(modifier.node_group)]
+
+    for name in (node_group.DEPTH_SCALE, node_group.NEAR, node_group.FAR, node_group.RESOLUTION,
+                 node_group.TEAR_THRESHOLD, node_group.RELIEF):
+        assert name in names
+    assert node_group.DEPTH_IMAGE not in names and node_group.MATERIAL not in names
+    assert sidebar.VIEW3D_PT_monocular_photo.bl_category == "Monocular Photo"

@@ -1,0 +1,30 @@
+"""Shared pytest fixtures. Test models: tiny ONNX graphs from tools/make_test_model.py (see its docstring)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_tool(name: str):
+    """Import a script from tools/ (not a package) by path."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def test_models_dir(tmp_path_factory) -> Path:
+    """A folder holding every test model (tiny_fixed.onnx, tiny_dynamic.onnx, nan_output.onnx, ...)."""
+    folder = tmp_path_factory.mktemp("test_models")
+    _load_tool("make_test_model").write_test_models(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(test_models_dir) -> Path:
+    """Fixed 64x64 model whose output is the mean of R, G, B in 0..1: bright pixels come out near (depth 1)."""
+    return test_models_dir / "tiny_fixed.onnx"

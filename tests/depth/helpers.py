@@ -1,0 +1,47 @@
+"""Helpers for the depth engine tests: real photo files written with Pillow (no mocks), and tool loading."""
+
+import importlib.util
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import ExifTags, Image
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def split_photo(width: int, height: int) -> np.ndarray:
+    """Left half black, right half white: the tiny test model sees the right half as near (depth 1)."""
+    pixels = np.zeros((height, width, 3), dtype=np.uint8)
+    pixels[:, width // 2 :] = 255
+    return pixels
+
+
+def save_jpeg(path: Path, pixels: np.ndarray, orientation: int | None = None, focal_35mm: int | None = None):
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[ExifTags.Base.Orientation] = orientation
+    if focal_35mm is not None:
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.FocalLengthIn35mmFilm] = focal_35mm
+    Image.fromarray(pixels).save(path, format="JPEG", quality=95, exif=exif.tobytes())
+    return path
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that claims a size in its header but holds no pixel data (a cheap decompression bomb)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 16)  # a few bytes of pixel data: far from what the header promises
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+def load_tool(name: str):
+    """Import a script from tools/ (not a package) by path, to call its functions in-process."""
+    spec = importlib.util.spec_from_file_location(f"tools_{name}", REPO_ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,97 @@
+"""tools/depth_solve.py as a user runs it: a subprocess on a folder of good and bad photos."""
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from addon.depth import load_depth_file
+
+from .helpers import REPO_ROOT, png_header_only, save_jpeg, split_photo
+
+GOOD = ["a.jpg", "b.jpg", "ünïcødé 写真.jpg"]
+
+
+def depth_solve(*args):
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "depth_solve.py"), *map(str, args)],
+        capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
+    )
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in GOOD:
+        save_jpeg(folder / name, split_photo(200, 120))
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    (folder / "empty.png").write_bytes(b"")
+    png_header_only(folder / "huge.png", 30000, 30000)
+    (folder / "readme.txt").write_text("not an image, and not picked up from a folder")
+    (folder / "nested").mkdir()
+    save_jpeg(folder / "nested" / "deeper.jpg", split_photo(64, 64))  # folders are not searched recursively
+    return folder
+
+
+def test_mixed_folder_writes_good_lists_bad_and_exits_1(tmp_path, mixed_folder, tiny_model_path):
+    out = tmp_path / "depth"
+    run = depth_solve(mixed_folder, "--out", out, "--model-file", tiny_model_path)
+    assert run.returncode == 1, run.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(name.rsplit(".", 1)[0] + "_depth.png" for name in GOOD)
+    failures = [line for line in run.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failures) == 3
+    for bad in ("corrupt.jpg", "empty.png", "huge.png"):
+        assert sum(bad in line for line in failures) == 1
+    assert "3 depth maps written" in run.stdout and "3 inputs failed" in run.stdout
+    depth = load_depth_file(out / "a_depth.png")
+    assert depth.shape == (120, 200) and depth[:, :90].max() < 0.05 and depth[:, 110:].min() > 0.95
+
+
+def test_existing_outputs_are_kept_without_overwrite(tmp_path, mixed_folder, tiny_model_path):
+    out = tmp_path / "depth"
+    out.mkdir()
+    (out / "a_depth.png").write_bytes(b"keep me")
+    good_only = [mixed_folder / name for name in GOOD]
+    run = depth_solve(*good_only, "--out", out, "--model-file", tiny_model_path)
+    assert run.returncode == 1
+    assert (out / "a_depth.png").read_bytes() == b"keep me"
+    assert "already exists" in run.stderr and "--overwrite" in run.stderr
+    run = depth_solve(*good_only, "--out", out, "--model-file", tiny_model_path, "--overwrite")
+    assert run.returncode == 0, run.stderr
+    assert load_depth_file(out / "a_depth.png").shape == (120, 200)
+    assert sorted(p.name for p in out.iterdir()) == sorted(n.rsplit(".", 1)[0] + "_depth.png" for n in GOOD)
+
+
+@pytest.mark.parametrize("fmt", ["exr", "npy"])
+def test_float_formats_and_dynamic_model(tmp_path, mixed_folder, test_models_dir, fmt):
+    out = tmp_path / "depth"
+    run = depth_solve(mixed_folder / "a.jpg", "--out", out, "--model-file",
+                      test_models_dir / "tiny_dynamic.onnx", "--format", fmt)
+    assert run.returncode == 0, run.stderr
+    depth = load_depth_file(out / f"a_depth.{fmt}")
+    assert depth.dtype == np.float32 and depth.shape == (120, 200)
+
+
+def test_same_output_name_twice_fails_the_second(tmp_path, tiny_model_path):
+    save_jpeg(tmp_path / "x.jpg", split_photo(64, 64))
+    shutil.copy(tmp_path / "x.jpg", tmp_path / "x.jpeg")
+    run = depth_solve(tmp_path / "x.jpg", tmp_path / "x.jpeg", "--out", tmp_path / "out", "--model-file", tiny_model_path)
+    assert run.returncode == 1
+    assert "which \"x.jpg\" also writes" in run.stderr
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["x_depth.png"]
+
+
+def test_usage_errors_exit_2(tmp_path, tiny_model_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert depth_solve(empty, "--out", tmp_path / "out", "--model-file", tiny_model_path).returncode == 2
+    assert depth_solve(empty, "--out", tmp_path / "out", "--format", "jpg").returncode == 2
+    assert depth_solve("--out", tmp_path / "out").returncode == 2
+    save_jpeg(tmp_path / "x.jpg", split_photo(64, 64))
+    run = depth_solve(tmp_path / "x.jpg", "--out", tmp_path / "out", "--models-dir", empty)
+    assert run.returncode == 2 and "not installed" in run.stderr
+    assert not (tmp_path / "out").exists()

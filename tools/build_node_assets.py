@@ -1,0 +1,43 @@
+"""Write node_assets/monocular_photo.blend: the "Monocular Photo" Geometry Nodes group, marked as an asset.
+
+Run with the oldest Blender the extension supports, so that every supported version opens the file:
+
+    .venv/bpy42/bin/python tools/build_node_assets.py
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import bpy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from addon import node_group  # noqa: E402
+from addon.paths import NODE_ASSET_BLEND  # noqa: E402
+
+
+def build(path: Path):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    group = node_group.build_node_group()
+    group.asset_mark()
+    group.asset_data.description = group.description
+    group.asset_data.author = "Monocular Photo"
+    # Write to a temporary name, then rename: a failed build never leaves a broken asset file behind.
+    temporary = path.with_name(path.stem + ".tmp.blend")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bpy.data.libraries.write(str(temporary), {group}, fake_user=True, compress=True)
+    os.replace(temporary, path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=NODE_ASSET_BLEND, help="where to write the .blend")
+    args = parser.parse_args()
+    build(args.out)
+    print(f"Blender {bpy.app.version_string}: wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
