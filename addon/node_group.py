@@ -128,6 +128,13 @@ class _Builder:
     def input(self, name):
         return _socket(self.group_input.outputs, name)
 
+    def capture(self, name, domain, geometry, item_name, data_type, value):
+        """A Capture Attribute node storing one field (its items are created, not set, so not a property)."""
+        node = self.node("GeometryNodeCaptureAttribute", name, [("Geometry", geometry)], domain=domain)
+        node.capture_items.new(data_type, item_name)
+        self.tree.links.new(value, _socket(node.inputs, item_name))
+        return node
+
     def math(self, name, operation, *operands):
         return self.node("ShaderNodeMath", name, enumerate(operands), operation=operation).outputs[0]
 
@@ -199,9 +206,12 @@ def _build_nodes(b: _Builder):
     corner_distances = []
     for corner in range(4):
         corner_index = _socket(b.node("GeometryNodeCornersOfFace", f"Corner {corner}", [("Sort Index", corner)]).outputs, "Corner Index")
+        vertex_index = _socket(b.node("GeometryNodeVertexOfCorner", f"Corner {corner} Vertex",
+                                      [("Corner Index", corner_index)]).outputs, "Vertex Index")
+        # Looked up on the point domain: reading the distance on corners would first copy it to every corner.
         corner_distances.append(_socket(b.node(
-            "GeometryNodeFieldAtIndex", f"Corner {corner} Depth", [("Index", corner_index), ("Value", distance)],
-            domain="CORNER", data_type="FLOAT",
+            "GeometryNodeFieldAtIndex", f"Corner {corner} Depth", [("Index", vertex_index), ("Value", distance)],
+            domain="POINT", data_type="FLOAT",
         ).outputs, "Value"))
     farthest = b.math("Farthest Corner", "MAXIMUM", b.math("Farthest 01", "MAXIMUM", *corner_distances[:2]),
                       b.math("Farthest 23", "MAXIMUM", *corner_distances[2:]))
@@ -212,7 +222,10 @@ def _build_nodes(b: _Builder):
                            data_type="FLOAT", operation="GREATER_THAN").outputs, "Result")
     tearing_on = b.math("Tearing On", "GREATER_THAN", b.input(TEAR_THRESHOLD), 0.0)
     torn = b.node("FunctionNodeBooleanMath", "Torn", [(0, jumps), (1, tearing_on)], operation="AND").outputs[0]
-    split = b.node("GeometryNodeSeparateGeometry", "Split Torn Faces", [("Geometry", surface), ("Selection", torn)],
+    # Captured once: Separate Geometry would evaluate the field again for each of its two outputs.
+    capture = b.capture("Capture Torn", "FACE", surface, "Torn", "BOOLEAN", torn)
+    split = b.node("GeometryNodeSeparateGeometry", "Split Torn Faces",
+                   [("Geometry", _socket(capture.outputs, "Geometry")), ("Selection", _socket(capture.outputs, "Torn"))],
                    domain="FACE")
 
     # A torn face becomes 2x2 separate patches, each flat at the distance of the corner it touches: seen from

@@ -8,6 +8,7 @@ from bpy.props import EnumProperty, StringProperty
 from bpy.types import AddonPreferences
 
 from . import paths
+from .depth import models
 
 DEVICE_ITEMS = (
     ('AUTO', "Auto", "Use the GPU (CUDA) when onnxruntime can, the CPU otherwise"),
@@ -23,8 +24,6 @@ _model_items = []
 def model_enum_items(_self, _context):
     """Items for every `model` enum: the models of the registry, the default model first."""
     if not _model_items:
-        from .depth import models
-
         _model_items.extend(
             (spec.id, spec.name, f"{spec.name} ({spec.license})") for spec in models.list_models()
         )
@@ -71,7 +70,7 @@ class MonocularPhotoPreferences(AddonPreferences):
         if not self.models_directory:
             row = layout.row()
             row.active = False
-            row.label(text=str(user_models_dir(self)), icon='FILE_FOLDER')
+            row.label(text=str(user_models_dir(self) or paths.MODELS_DIR), icon='FILE_FOLDER')
 
 
 def get_preferences(context=None) -> PreferenceValues:
@@ -84,15 +83,15 @@ def get_preferences(context=None) -> PreferenceValues:
     return PreferenceValues(prefs.default_model, prefs.device, prefs.models_directory)
 
 
-def user_models_dir(prefs) -> Path:
+def user_models_dir(prefs) -> Path | None:
     """The folder where the user keeps model files, created on first use for an installed extension.
 
-    Outside an installed extension (a source checkout, tests) `extension_path_user` refuses the package
-    name, so the checkout's own `onnx_models/` folder plays that role.
+    None outside an installed extension (a source checkout, tests), where `extension_path_user` refuses
+    the package name: there the checkout's `onnx_models/`, which the engine always searches, is the place.
     """
     if prefs.models_directory:
         return Path(bpy.path.abspath(prefs.models_directory))
     try:
         return Path(bpy.utils.extension_path_user(__package__, path="models", create=True))
     except ValueError:
-        return paths.MODELS_DIR
+        return None

@@ -226,7 +226,11 @@ def _registry(path: Path = ROOT / "onnx_models" / "registry.toml") -> tuple[dict
     """The parsed registry and the default model id (from the depth engine, the single source of truth)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))  # tools may import the package from the checkout
-    from addon.depth.models import DEFAULT_MODEL_ID
+    try:
+        from addon.depth.models import DEFAULT_MODEL_ID
+    except ImportError as exc:
+        raise BuildError(f"The depth engine cannot be imported ({exc}): run this tool with a Python that has the "
+                         "test requirements, e.g. .venv/bpy52/bin/python tools/build_extension.py") from exc
 
     if not path.is_file():
         raise BuildError(f"The model registry {path} is missing.")

@@ -18,21 +18,21 @@ failure on stderr), 2 for a usage error (bad arguments, no images found, a model
 
 import argparse
 import sys
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 # tools/ is not a package: put the repo root on sys.path so the add-on's bpy-free engine can be imported.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from addon.depth import DepthError, DepthEstimator, write_depth_file  # noqa: E402
+from addon.depth.inference import accelerator_available  # noqa: E402
 from addon.depth.depth_files import FORMATS  # noqa: E402
 from addon.depth.models import DEFAULT_MODEL_ID  # noqa: E402
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".exr", ".bmp", ".tga", ".jp2"}
-PREFETCH = 4  # photos decoded ahead of the network: enough to hide a slow disk, small in memory (~1 MB each)
-DECODE_WORKERS = 2
-WRITE_WORKERS = 2
+DECODE_AHEAD = 2  # workers beyond the inference slots: they decode the next photos and write finished maps
 
 
 def collect_inputs(sources: list[str]) -> list[Path]:
@@ -92,51 +92,50 @@ def plan_jobs(inputs: list[Path], out_dir: Path, fmt: str, overwrite: bool, prog
     return jobs
 
 
-def run(estimator: DepthEstimator, jobs, fmt: str, overwrite: bool, progress: Progress) -> int:
-    """Decode ahead, infer in order, write behind. Returns the number of failed jobs."""
-    failures = 0
+def run(estimator: DepthEstimator, jobs, fmt: str, overwrite: bool, progress: Progress, network_slots: int) -> int:
+    """Process every job on a thread pool; returns the number of failed jobs.
 
-    def finish_and_write(prepared, raw, target):
+    Each worker decodes, infers and writes one photo; a semaphore lets `network_slots` inferences run at
+    once, and the pool has DECODE_AHEAD more workers than that, so that a decoded photo is always waiting
+    when the network frees up while finished maps are upsampled and written.
+    """
+    network = threading.Semaphore(network_slots)
+
+    def process(photo: Path, target: Path) -> None:
+        prepared = estimator.prepare(photo)
+        with network:
+            raw = estimator.infer(prepared)
         result = estimator.finish(prepared, raw)
         write_depth_file(target, result.depth, fmt, overwrite=overwrite)
 
-    with ThreadPoolExecutor(DECODE_WORKERS, "decode") as decoders, ThreadPoolExecutor(WRITE_WORKERS, "write") as writers:
-        queued = deque()
-        pending_jobs = iter(jobs)
-
-        def refill():
-            while len(queued) < PREFETCH and (job := next(pending_jobs, None)) is not None:
-                queued.append((job, decoders.submit(estimator.prepare, job[0])))
-
-        writes = deque()
-
-        def settle_writes(limit: int):
-            nonlocal failures
-            while len(writes) > limit:
-                (photo, _), future = writes.popleft()
+    failures = 0
+    with ThreadPoolExecutor(network_slots + DECODE_AHEAD, "depth") as pool:
+        futures = {pool.submit(process, photo, target): photo for photo, target in jobs}
+        try:
+            for future in as_completed(futures):
+                photo = futures[future]
                 try:
                     future.result()
-                except (DepthError, OSError) as exc:
+                except (DepthError, OSError, MemoryError) as exc:
                     progress.fail(_reason(photo, exc))
                     failures += 1
                 progress.advance(photo.name)
-
-        refill()
-        while queued:
-            (photo, target), decoded = queued.popleft()
-            refill()
-            try:
-                prepared = decoded.result()
-                raw = estimator.infer(prepared)
-            except (DepthError, OSError, MemoryError) as exc:
-                progress.fail(_reason(photo, exc))
-                failures += 1
-                progress.advance(photo.name)
-                continue
-            writes.append(((photo, target), writers.submit(finish_and_write, prepared, raw, target)))
-            settle_writes(PREFETCH)  # bound the backlog if the disk is slower than the network
-        settle_writes(0)
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()  # photos not started are dropped; those running finish their atomic write
+            raise
     return failures
+
+
+def _parallelism(device: str, jobs: int | None) -> tuple[int, int | None]:
+    """(inferences at once, CPU threads per inference). On a CPU, two half-width inferences keep every core
+    busy through the serial parts of the network that one full-width run leaves idle; a GPU runs one at a time.
+    """
+    if accelerator_available(device):
+        return jobs or 1, None
+    cores = os.cpu_count() or 1
+    slots = jobs or (2 if cores >= 2 else 1)
+    return slots, max(1, cores // slots)
 
 
 def _reason(photo: Path, exc: BaseException) -> str:
@@ -156,13 +155,18 @@ def main(argv=None) -> int:
     parser.add_argument("--device", choices=["AUTO", "CPU", "CUDA"], default="AUTO")
     parser.add_argument("--models-dir", type=Path, action="append", default=[],
                         help="extra folder holding registry model files (repeatable)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="photos inferred at once (default: 2 on a CPU with 2+ cores, else 1)")
     args = parser.parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
 
     inputs = collect_inputs(args.sources)
     if not inputs:
         parser.error(f"no images found in {', '.join(args.sources)}")
     try:
-        estimator = DepthEstimator(args.model, args.model_file, args.device, args.models_dir)
+        network_slots, threads = _parallelism(args.device, args.jobs)
+        estimator = DepthEstimator(args.model, args.model_file, args.device, args.models_dir, threads)
     except DepthError as exc:
         print(f"error: {exc}", file=sys.stderr)  # the arguments were well-formed: no usage text, just why
         return 2
@@ -179,7 +183,7 @@ def main(argv=None) -> int:
     jobs = plan_jobs(inputs, args.out, args.format, args.overwrite, progress)
     failures = len(inputs) - len(jobs)
     try:
-        failures += run(estimator, jobs, args.format, args.overwrite, progress)
+        failures += run(estimator, jobs, args.format, args.overwrite, progress, network_slots)
     except KeyboardInterrupt:
         progress.close()
         print("interrupted: finished depth maps are kept, none is left half-written", file=sys.stderr)

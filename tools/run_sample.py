@@ -26,11 +26,12 @@ import numpy as np  # noqa: E402
 from mathutils import Matrix  # noqa: E402
 
 import addon  # noqa: E402
-from addon.depth import load_depth_file, load_photo, models  # noqa: E402
+from addon.depth import load_photo, models  # noqa: E402
+from addon.photo_object import depth_image  # noqa: E402
 
 SAMPLE_DIR = REPO_ROOT / "tools" / "sample"
-DOLLY_IN = 1.6  # metres the camera travels into the scene over the move
-SIDE_STEP = 0.35  # metres of sideways drift, so the parallax shows both ways
+DOLLY_IN = 0.8  # metres the camera travels into the scene over the move
+SIDE_STEP = 0.3  # metres of sideways drift, so the parallax shows both ways
 
 
 def default_model_available():
@@ -57,7 +58,7 @@ def add_camera_move(scene, frames):
     scene.frame_start, scene.frame_end = 1, frames
     camera.keyframe_insert("location", frame=1)
     camera.matrix_world = start @ Matrix.Translation((SIDE_STEP, 0.0, -DOLLY_IN)) @ Matrix.Rotation(
-        math.radians(-4.0), 4, "Y")
+        math.radians(4.0), 4, "Y")
     camera.keyframe_insert("location", frame=frames)
     camera.keyframe_insert("rotation_euler", frame=frames)
     camera.matrix_world = start
@@ -83,15 +84,24 @@ def render_frame(scene, frame, path):
     bpy.ops.render.render(write_still=True)
 
 
-def write_preview(photo_path, depth, moved_render, path, height=240):
+def depth_shade(obj):
+    """The photo object's packed depth image as 0..1 grey, near = bright, row 0 at the top."""
+    image = depth_image(obj)
+    width, height = image.size
+    values = np.empty(width * height * 4, dtype=np.float32)
+    image.pixels.foreach_get(values)
+    values = values[0::4].reshape(height, width)[::-1]  # Blender stores rows bottom-up
+    if obj.monocular_photo.depth_kind == "DEPTH":
+        values = 1.0 / np.maximum(values, 1e-6)
+    return (values - values.min()) / max(float(np.ptp(values)), 1e-9)
+
+
+def write_preview(photo_path, shade, moved_render, path, height=240):
     from PIL import Image
 
     def fit(image):
         return image.convert("RGB").resize((round(image.width * height / image.height), height), Image.LANCZOS)
 
-    finite = depth[np.isfinite(depth)]
-    inverse = 1.0 / np.clip(depth, finite.min(), finite.max())
-    shade = (inverse - inverse.min()) / max(float(np.ptp(inverse)), 1e-9)
     panels = [fit(Image.fromarray(load_photo(photo_path))),
               fit(Image.fromarray((shade * 255).astype(np.uint8))),
               fit(Image.open(moved_render))]
@@ -126,9 +136,7 @@ def main():
         render_frame(scene, args.frames, args.out / "render_moved.png")
         scene.frame_set(1)
         bpy.ops.wm.save_as_mainfile(filepath=str(args.out / "monocular_photo.blend"))
-        depth = load_depth_file(depth_file) if depth_file else 1.0 / np.maximum(
-            obj.monocular_photo.depth_image.pixels[:][0::4], 1e-6)
-        write_preview(photo, depth, args.out / "render_moved.png", args.out / "preview.png")
+        write_preview(photo, depth_shade(obj), args.out / "render_moved.png", args.out / "preview.png")
     finally:
         addon.unregister()
     for name in ("monocular_photo.blend", "render_original.png", "render_moved.png", "preview.png"):

@@ -101,7 +101,8 @@ def load_depth_file(path, *, kind: str = "INVERSE") -> np.ndarray:
 
 def _write_png16(stream, depth: np.ndarray) -> None:
     levels = np.round(np.clip(depth, 0.0, 1.0) * 65535.0).astype(np.uint16)
-    Image.fromarray(levels).save(stream, format="PNG")
+    # Level 1 is 4x faster than the default 6 and only a few % larger on smooth depth maps.
+    Image.fromarray(levels).save(stream, format="PNG", compress_level=1)
 
 
 def _write_exr(path: str, depth: np.ndarray) -> None:

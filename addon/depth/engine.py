@@ -63,16 +63,18 @@ def _network_size(spec: models.ModelSpec, fixed: tuple[int, int] | None, width: 
 
 class DepthEstimator:
     """One model, loaded once, applied to many photos. Thread-safe: the batch tool prepares photos on worker
-    threads while the network runs on another (onnxruntime sessions allow concurrent `run` calls).
+    threads while the network runs on others (onnxruntime sessions allow concurrent `run` calls).
+    `threads` caps onnxruntime's CPU threads per run (None: one per core).
     """
 
-    def __init__(self, model: str | None = None, model_path=None, device: str = "AUTO", search_dirs=()):
+    def __init__(self, model: str | None = None, model_path=None, device: str = "AUTO", search_dirs=(),
+                 threads: int | None = None):
         warnings = []
         if model_path is not None:
             model_path = Path(model_path)
             if not model_path.is_file():
                 raise ModelError(f'The model file "{model_path.name}" does not exist ({model_path}).')
-            self.loaded = inference.load_session(model_path, device)
+            self.loaded = inference.load_session(model_path, device, threads)
             self.spec = models.custom_model(model_path, self.loaded.metadata)
             self.model_id = model_path.name
         else:
@@ -80,7 +82,7 @@ class DepthEstimator:
             path = spec.locate(search_dirs)
             if not spec.pinned:
                 warnings.append(f'Model "{spec.id}" has no pinned SHA-256 in the registry, so its file was not verified.')
-            self.loaded = inference.load_session(path, device)
+            self.loaded = inference.load_session(path, device, threads)
             self.spec = spec
             self.model_id = spec.id
         if self.loaded.warning:

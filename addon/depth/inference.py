@@ -100,8 +100,18 @@ def _check_graph(path: Path, session) -> tuple:
     return shape
 
 
-def load_session(path, device: str = "AUTO") -> LoadedSession:
-    """The cached session for this model file and device (re-created when the file changes on disk)."""
+def accelerator_available(device: str = "AUTO") -> bool:
+    """Whether `device` would run on something other than the CPU provider (as far as the build tells)."""
+    if device == "CPU":
+        return False
+    available = _import_onnxruntime().get_available_providers()
+    wanted = (CUDA,) if device == "CUDA" else (CUDA, *_OTHER_ACCELERATORS)
+    return any(provider in available for provider in wanted)
+
+
+def load_session(path, device: str = "AUTO", threads: int | None = None) -> LoadedSession:
+    """The cached session for this model file, device and CPU thread count (None: onnxruntime's default,
+    one per core). Re-created when the file changes on disk."""
     if device not in DEVICES:
         raise ModelError(f"Unknown device {device!r}; use one of {', '.join(DEVICES)}.")
     path = Path(path)
@@ -109,7 +119,7 @@ def load_session(path, device: str = "AUTO") -> LoadedSession:
         stat = path.stat()
     except OSError as exc:
         raise ModelError(f'The model file "{path.name}" cannot be read ({exc.strerror or exc}).') from exc
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, device)
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, device, threads)
     with _lock:
         cached = _sessions.get(key)
     if cached is not None:
@@ -118,6 +128,10 @@ def load_session(path, device: str = "AUTO") -> LoadedSession:
     providers, warning = _provider_plan(onnxruntime, device)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: provider fallbacks are reported through `warning`
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        # Several sessions share the cores in the batch tool: idle threads must sleep, not spin.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for invalid / non-ONNX files
@@ -141,7 +155,7 @@ def load_session(path, device: str = "AUTO") -> LoadedSession:
     )
     with _lock:
         # Drop sessions of an older version of the same file and device, so edits do not leak memory.
-        for old in [k for k in _sessions if k[0] == key[0] and k[3] == device]:
+        for old in [k for k in _sessions if k[0] == key[0] and k[3:] == key[3:]]:
             del _sessions[old]
         _sessions[key] = loaded
     return loaded

@@ -24,8 +24,9 @@ class DepthRequest:
 
     def run(self, progress=None, cancel=None) -> DepthResult:
         """The depth map for the photo; raises `DepthError` (subclasses) with a one-sentence message."""
+        # Reads only the header: a missing or broken photo is reported before any model or depth file.
+        info = read_photo_info(self.photo_path)
         if self.depth_path:
-            info = read_photo_info(self.photo_path)  # rejects a bad photo before reading the depth
             return DepthResult(
                 depth=load_depth_file(self.depth_path),
                 kind=self.depth_kind,
@@ -64,6 +65,10 @@ class DepthJob:
     def cancel(self):
         """Ask the worker to stop at its next check; it then finishes with `CancelledError`."""
         self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
 
     @property
     def done(self) -> bool:

@@ -54,12 +54,13 @@ class DepthOperatorMixin:
             model = self.model
         else:
             model = prefs.default_model or None
+        models_dir = user_models_dir(prefs)
         return DepthRequest(
             photo_path=photo_path,
             model=model,
             model_path=bpy.path.abspath(self.model_filepath) if self.model_filepath else "",
             device=prefs.device,
-            search_dirs=(user_models_dir(prefs),),
+            search_dirs=(models_dir,) if models_dir else (),
             **fields,
         )
 
@@ -82,7 +83,6 @@ class DepthOperatorMixin:
         window_manager = context.window_manager
         self._timer = window_manager.event_timer_add(POLL_SECONDS, window=context.window)
         window_manager.modal_handler_add(self)
-        window_manager.progress_begin(0, 100)
         self._show_progress(context)
         return {'RUNNING_MODAL'}
 
@@ -90,6 +90,7 @@ class DepthOperatorMixin:
         global _last_depth
         if event.type == 'ESC' and event.value == 'PRESS':
             self._job.cancel()  # the worker stops at its next check; a later tick sees it done
+            self._show_progress(context)
             return {'RUNNING_MODAL'}
         if event.type != 'TIMER':
             return {'PASS_THROUGH'}  # the rest of the UI keeps working meanwhile
@@ -121,16 +122,19 @@ class DepthOperatorMixin:
             self.report({'WARNING'}, depth.warning)
 
     def _show_progress(self, context):
-        percent = round(100 * self._job.fraction)
-        context.window_manager.progress_update(percent)
+        # In the status bar, not with window_manager.progress_update(), which turns the mouse cursor into
+        # a counter while the artist keeps working.
+        if self._job.cancelled:
+            text = "Monocular Photo: cancelling after the current step"
+        else:
+            text = f"Monocular Photo: {self._job.text} ({round(100 * self._job.fraction)}%), Esc to cancel"
         if context.workspace is not None:
-            context.workspace.status_text_set(f"Monocular Photo: {self._job.text} ({percent}%), Esc to cancel")
+            context.workspace.status_text_set(text)
 
     def _stop(self, context):
         window_manager = context.window_manager
         if self._timer is not None:
             window_manager.event_timer_remove(self._timer)
             self._timer = None
-            window_manager.progress_end()
         if context.workspace is not None:
             context.workspace.status_text_set(None)

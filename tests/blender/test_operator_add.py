@@ -101,6 +101,7 @@ def test_add_with_tiny_model_builds_object_and_camera(factory_scene, photo_path,
 
 
 def test_add_with_depth_file_skips_the_model(factory_scene, photo_path, depth_path):
+    before = datablock_counts()
     runs = depth.inference_run_count()
 
     bpy.ops.mesh.monocular_photo_add(
@@ -108,6 +109,7 @@ def test_add_with_depth_file_skips_the_model(factory_scene, photo_path, depth_pa
     )
 
     assert depth.inference_run_count() == runs
+    assert datablock_counts()["objects"] == before["objects"] + 1
     obj = bpy.context.active_object
     assert_photo_object(obj)
     assert obj.monocular_photo.model_id == "file" and obj.monocular_photo.depth_kind == 'DEPTH'
@@ -164,6 +166,7 @@ def test_operator_has_every_contract_property():
         ("not an image", r"notes\.png"),
         ("bad depth file", r"depth\.npy"),
         ("bad model", r"bad_output_shape\.onnx"),
+        ("missing model", r"absent\.onnx"),
         ("near beyond far", r"Near \(5\) must be smaller than Far \(2\)"),
     ],
 )
@@ -172,7 +175,8 @@ def test_bad_input_is_one_clear_error_and_leaves_scene_unchanged(
 ):
     arguments = {"filepath": str(photo_path), "model_filepath": str(test_models_dir / "tiny_fixed.onnx")}
     if case == "missing photo":
-        arguments["filepath"] = str(tmp_path / "nowhere.png")
+        # With the default model, which may not be installed: the photo is still what is reported.
+        arguments = {"filepath": str(tmp_path / "nowhere.png")}
     elif case == "not an image":
         (tmp_path / "notes.png").write_text("not a photo")
         arguments["filepath"] = str(tmp_path / "notes.png")
@@ -181,6 +185,8 @@ def test_bad_input_is_one_clear_error_and_leaves_scene_unchanged(
         arguments["depth_filepath"] = str(tmp_path / "depth.npy")
     elif case == "bad model":
         arguments["model_filepath"] = str(test_models_dir / "bad_output_shape.onnx")
+    elif case == "missing model":
+        arguments["model_filepath"] = str(tmp_path / "absent.onnx")
     else:
         arguments.update(near=5.0, far=2.0)
     before = datablock_counts()

@@ -60,3 +60,16 @@ def test_reestimate_with_bad_model_keeps_depth(photo_object, test_models_dir):
 def test_reestimate_needs_a_photo_object(photo_object):
     bpy.ops.mesh.primitive_cube_add()
     assert not bpy.ops.object.monocular_photo_reestimate.poll()
+
+
+def test_undo_restores_the_previous_depth(photo_object, tiny_model_path):
+    name = photo_object.name
+    old_pixels = np.array(depth_image(photo_object).pixels[:])
+    bpy.ops.ed.undo_push(message="before")
+
+    bpy.ops.object.monocular_photo_reestimate('EXEC_DEFAULT', True, model_filepath=str(tiny_model_path))
+    bpy.ops.ed.undo()
+
+    obj = bpy.data.objects[name]  # undo reloads the data: earlier references are stale
+    assert obj.monocular_photo.model_id == "file"
+    assert np.allclose(np.array(depth_image(obj).pixels[:]), old_pixels)

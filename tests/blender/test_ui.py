@@ -8,8 +8,8 @@ bpy = pytest.importorskip("bpy")
 import addon_utils  # noqa: E402
 
 import addon  # noqa: E402
-from addon import node_group, paths, preferences  # noqa: E402
-from addon.depth import DEFAULT_MODEL_ID  # noqa: E402
+from addon import node_group, preferences  # noqa: E402
+from addon.depth import DEFAULT_MODEL_ID, models  # noqa: E402
 from addon.registration import classes  # noqa: E402
 from addon.ui import menus, sidebar  # noqa: E402
 
@@ -56,8 +56,8 @@ def test_preferences_defaults_when_not_enabled():
         assert preferences.MonocularPhotoPreferences.bl_idname == "addon"
         values = preferences.get_preferences()
         assert values == preferences.PreferenceValues()
-        # Not an installed extension: the checkout's model folder stands in for the user folder.
-        assert preferences.user_models_dir(values) == paths.MODELS_DIR
+        # Not an installed extension: no user folder, the checkout's onnx_models/ is the place.
+        assert preferences.user_models_dir(values) is None
     finally:
         addon.unregister()
 
@@ -111,3 +111,16 @@ def test_panel_shows_the_modifiers_live_inputs(enabled_addon, tmp_path):
         assert name in names
     assert node_group.DEPTH_IMAGE not in names and node_group.MATERIAL not in names
     assert sidebar.VIEW3D_PT_monocular_photo.bl_category == "Monocular Photo"
+
+
+def test_registry_model_is_looked_up_in_the_user_models_folder(enabled_addon, tmp_path):
+    if models.get_model().find_file() is not None:
+        pytest.skip("the default model is installed here, so it is not looked up elsewhere")
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.linspace(0, 255, 16 * 24 * 3).astype(np.uint8).reshape(16, 24, 3)).save(photo)
+    user_models = tmp_path / "my models"
+    user_models.mkdir()
+    enabled_addon.models_directory = str(user_models)
+
+    with pytest.raises(RuntimeError, match=f"{DEFAULT_MODEL_ID}.*is not installed.*{user_models}"):
+        bpy.ops.mesh.monocular_photo_add(filepath=str(photo))

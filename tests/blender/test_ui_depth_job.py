@@ -46,6 +46,7 @@ def test_job_runs_the_request_in_a_worker_thread(photo_path, tiny_model_path):
 def test_cancelled_job_raises_cancelled_error(photo_path, tiny_model_path):
     job = DepthJob(DepthRequest(str(photo_path), model_path=str(tiny_model_path)))
     job.cancel()  # Esc pressed before the worker's first check
+    assert job.cancelled
 
     job.start()
     assert job.wait(JOB_TIMEOUT_SECONDS)

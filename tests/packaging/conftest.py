@@ -11,7 +11,9 @@ def dev_repository(tmp_path_factory) -> Path:
     """dist/dev/ of a dev build for this platform: its zip and index.json, built once per session."""
     dist = tmp_path_factory.mktemp("dist")
     stage = tmp_path_factory.mktemp("stage")
-    result = run_build("--flavour", "dev", "--platform", this_platform(), "--dist", str(dist), "--stage-dir", str(stage))
+    result = run_build(
+        "--flavour", "dev", "--platform", this_platform(), "--dist", str(dist), "--stage-dir", str(stage)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return dist / "dev"
 

@@ -83,7 +83,7 @@ try:
         "module",
         module_file=getattr(module, "__file__", None),
         dev_build_marker=(package_dir / "DEV_BUILD").is_file(),
-        operator_registered=hasattr(bpy.types, "MESH_OT_monocular_photo_add"),
+        operator_module=getattr(getattr(bpy.types, "MESH_OT_monocular_photo_add", None), "__module__", None),
     )
 
     objects_before = set(bpy.data.objects.keys())
@@ -105,6 +105,7 @@ try:
         onnxruntime_file=onnxruntime.__file__,
         pil_file=PIL.__file__,
         wheel_site=str(WHEEL_SITE),
+        checkout_package_imported="addon" in sys.modules,
     )
 
     addon_utils.disable(MODULE, default_set=True)

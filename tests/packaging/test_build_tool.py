@@ -227,9 +227,8 @@ def test_a_missing_default_model_names_the_fetch_tool_and_the_dev_option(tmp_pat
 def test_cpu_build_without_the_real_model_fails_and_writes_nothing(tmp_path):
     if (REPO_ROOT / "onnx_models" / f"{DEFAULT_MODEL_ID}.onnx").is_file():
         pytest.skip("the real default model is present on this machine")
-    result = run_build(
-        "--flavour", "cpu", "--platform", this_platform(), "--dist", str(tmp_path), "--stage-dir", str(tmp_path / "stage")
-    )
+    stage, dist = tmp_path / "stage", tmp_path / "dist"
+    result = run_build("--flavour", "cpu", "--platform", this_platform(), "--dist", str(dist), f"--stage-dir={stage}")
     assert result.returncode == 1
     assert result.stderr.startswith("build_extension: error: The default model file")
     assert not list(tmp_path.rglob("*.zip"))
@@ -242,7 +241,9 @@ def test_a_manifest_that_does_not_validate_stops_the_build_without_a_zip(tmp_pat
     dist = tmp_path / "dist"
     flavour = build_extension.Flavour(wheels="cpu", test_model=True)
     with pytest.raises(BuildError, match=r"(?s)does not validate.*tagline"):
-        build_extension.build(flavour, [this_platform()], WHEEL_CACHE, dist, manifest=manifest, stage_dir=tmp_path / "stage")
+        build_extension.build(
+            flavour, [this_platform()], WHEEL_CACHE, dist, manifest=manifest, stage_dir=tmp_path / "stage"
+        )
     assert not dist.exists() or not list(dist.rglob("*.zip"))
 
 

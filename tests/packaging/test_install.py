@@ -29,7 +29,6 @@ def installed_run(dev_zip, tmp_path_factory) -> dict:
     lines = result.stdout.strip().splitlines()
     assert lines, f"no report (exit status {result.returncode}):\n{result.stderr[-4000:]}"
     report = json.loads(lines[-1])
-    report["work"] = work
     report["log"] = result.stdout[-4000:] + result.stderr[-4000:]
     return report
 
@@ -51,6 +50,8 @@ def test_installs_and_enables_under_its_extension_name(installed_run):
 
 def test_operator_runs_from_the_installed_copy_with_the_bundled_wheels(installed_run):
     assert "operator" in installed_run["steps"], installed_run.get("error") or installed_run["log"]
+    assert installed_run["operator_module"].startswith("bl_ext.mp_install_test.monocular_photo.")
+    assert not installed_run["checkout_package_imported"]
     assert installed_run["operator_result"] == ["FINISHED"]
     assert installed_run["active_object"] in installed_run["new_objects"]
     assert installed_run["modifiers"] == ["NODES"]
