@@ -5,9 +5,9 @@
 
 Frame convention (CONTRACT.md): the camera sits at the object's origin and looks down local -Z with +Y up.
 The photo's longer side spans the sensor width (sensor fit AUTO). Inside the group a point is first kept in
-"frame space": x, y = (u, v) in 0..1 across the photo (v = 0 at the bottom, like Blender images and UVs) and
-z = its distance along the view axis. Only the last step puts it on its camera ray, so tearing and UVs work
-on the undistorted frame and the projection is done once.
+"frame space": x, y on the photo's frame at distance 1 along the view axis and z = its distance along that
+axis. Only the last step puts it on its camera ray, so tearing and UVs work on the undistorted frame and the
+projection is done once. Photo coordinates (u, v) run 0..1 with v = 0 at the bottom, like Blender images.
 """
 
 import bpy
@@ -17,6 +17,9 @@ GROUP_NAME = "Monocular Photo"
 GROUP_VERSION = 1
 VERSION_PROPERTY = "monocular_photo_version"
 UV_MAP_NAME = "UVMap"
+# The mesh reaches this fraction of the frame beyond each edge of the photo (showing the edge pixels), so that
+# render filters sampling slightly outside the frame still hit the photo, not the world behind it.
+FRAME_MARGIN = 0.01
 
 # Group input names, in interface order (their identifiers are "Socket_1" ... in the same order).
 DEPTH_IMAGE = "Depth Image"
@@ -36,13 +39,13 @@ _INPUTS = (
     (DEPTH_IMAGE, "NodeSocketImage", None, None, None, None,
      "Float, non-colour depth image; row 0 at the bottom like every Blender image"),
     (METRIC_DEPTH, "NodeSocketBool", False, None, None, None,
-     "The depth image holds distances along the view axis, not relative inverse depth (Near/Far unused)"),
+     "The depth image holds distances along the view axis, not relative inverse depth (Far unused)"),
     (NEAR, "NodeSocketFloat", 1.0, 1e-4, 1e6, "DISTANCE",
-     "Distance of the nearest relative depth (inverse depth 1)"),
+     "Distance of the nearest relative depth (inverse depth 1); Depth Scale and Relief pivot here"),
     (FAR, "NodeSocketFloat", 10.0, 1e-4, 1e6, "DISTANCE",
      "Distance of the farthest relative depth (inverse depth 0)"),
     (DEPTH_SCALE, "NodeSocketFloat", 1.0, 0.0, 100.0, "NONE",
-     "Stretch depth along the camera rays away from the nearest point; the camera's view does not change"),
+     "Stretch distances along the camera rays away from Near; the camera's view does not change"),
     (RESOLUTION, "NodeSocketInt", 256, 2, 8192, "NONE",
      "Vertices along the photo's longer side"),
     (FOCAL_LENGTH, "NodeSocketFloat", 35.0, 0.1, 5000.0, "NONE",
@@ -52,7 +55,7 @@ _INPUTS = (
     (TEAR_THRESHOLD, "NodeSocketFloat", 0.1, 0.0, 100.0, "NONE",
      "Tear faces whose farthest corner is more than this fraction farther than their nearest (0: never tear)"),
     (RELIEF, "NodeSocketBool", False, None, None, None,
-     "Bas-relief: displace a flat photo along the view axis instead of placing points on their camera rays"),
+     "Bas-relief: the photo flat at Near, displaced along the view axis, instead of points on their camera rays"),
     (MATERIAL, "NodeSocketMaterial", None, None, None, None, "Material of the surface"),
 )
 INPUT_NAMES = tuple(spec[0] for spec in _INPUTS)
@@ -88,6 +91,8 @@ def _build_interface(group):
     group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
     for name, socket_type, default, minimum, maximum, subtype, description in _INPUTS:
         socket = group.interface.new_socket(name, in_out="INPUT", socket_type=socket_type, description=description)
+        # One value per object, never a per-point attribute: no attribute toggle in the modifier panel.
+        socket.force_non_field = True
         if default is not None:
             socket.default_value = default
         if minimum is not None:
@@ -121,12 +126,33 @@ class _Builder:
         self.row += 1
         return node
 
+    def out(self, bl_idname, name, inputs=(), output=0, **properties):
+        """Add a node and return one of its outputs (index or name)."""
+        return _socket(self.node(bl_idname, name, inputs, **properties).outputs, output)
+
     def next_column(self):
         self.column += 1
         self.row = 0
 
     def input(self, name):
         return _socket(self.group_input.outputs, name)
+
+    def math(self, name, operation, *operands):
+        return self.out("ShaderNodeMath", name, enumerate(operands), operation=operation)
+
+    def vector_math(self, name, operation, *operands):
+        return self.out("ShaderNodeVectorMath", name, enumerate(operands), operation=operation)
+
+    def combine(self, name, x=0.0, y=0.0, z=0.0):
+        return self.out("ShaderNodeCombineXYZ", name, [(0, x), (1, y), (2, z)])
+
+    def separate(self, name, vector):
+        """The X, Y and Z outputs of a Separate XYZ node."""
+        return tuple(self.node("ShaderNodeSeparateXYZ", name, [(0, vector)]).outputs)
+
+    def switch(self, name, condition, if_false, if_true, input_type="FLOAT"):
+        return self.out("GeometryNodeSwitch", name, [(0, condition), ("False", if_false), ("True", if_true)],
+                        output="Output", input_type=input_type)
 
     def capture(self, name, domain, geometry, item_name, data_type, value):
         """A Capture Attribute node storing one field (its items are created, not set, so not a property)."""
@@ -135,154 +161,159 @@ class _Builder:
         self.tree.links.new(value, _socket(node.inputs, item_name))
         return node
 
-    def math(self, name, operation, *operands):
-        return self.node("ShaderNodeMath", name, enumerate(operands), operation=operation).outputs[0]
-
 
 def _socket(sockets, key):
-    """Socket by index or name; for nodes with one socket per data type, the one that is enabled."""
+    """Socket by index, name or identifier (names change between versions, e.g. "Geometry" became "Mesh");
+    for nodes with one socket per data type, the one that is enabled."""
     if isinstance(key, int):
         return sockets[key]
     for socket in sockets:
-        if socket.name == key and socket.enabled:
+        if key in (socket.name, socket.identifier) and socket.enabled:
             return socket
     raise KeyError(key)
 
 
 def _build_nodes(b: _Builder):
-    # Grid size from the depth image's aspect: `resolution` vertices along its longer side.
+    # Grid size from the depth image's aspect (the photo's): `resolution` vertices along its longer side.
     info = b.node("GeometryNodeImageInfo", "Depth Image Info", [("Image", b.input(DEPTH_IMAGE))])
     width, height = _socket(info.outputs, "Width"), _socket(info.outputs, "Height")
     longer_side = b.math("Longer Side", "MAXIMUM", width, height)
     width_fraction = b.math("Width Fraction", "DIVIDE", width, longer_side)
     height_fraction = b.math("Height Fraction", "DIVIDE", height, longer_side)
-    vertices_x = b.math("Vertices X", "MAXIMUM", b.math("Round X", "ROUND", b.math(
-        "Scaled X", "MULTIPLY", width_fraction, b.input(RESOLUTION))), 2.0)
-    vertices_y = b.math("Vertices Y", "MAXIMUM", b.math("Round Y", "ROUND", b.math(
-        "Scaled Y", "MULTIPLY", height_fraction, b.input(RESOLUTION))), 2.0)
-    # Half-frame sizes on the image plane at distance 1: a frame coordinate u maps to (u - 0.5) * ray_x.
+    resolution = b.input(RESOLUTION)
+    vertices_x = b.math("Vertices X", "MAXIMUM", b.math(
+        "Round X", "ROUND", b.math("Scaled X", "MULTIPLY", width_fraction, resolution)), 2.0)
+    vertices_y = b.math("Vertices Y", "MAXIMUM", b.math(
+        "Round Y", "ROUND", b.math("Scaled Y", "MULTIPLY", height_fraction, resolution)), 2.0)
+
+    # The photo's frame on the image plane at distance 1 along the view axis (the longer side spans the
+    # sensor width): a point (x, y) of this frame at distance z is the camera-space point (x z, y z, -z).
     ray_scale = b.math("Sensor Over Focal", "DIVIDE", b.input(SENSOR_WIDTH), b.input(FOCAL_LENGTH))
-    ray_x = b.math("Ray Width", "MULTIPLY", width_fraction, ray_scale)
-    ray_y = b.math("Ray Height", "MULTIPLY", height_fraction, ray_scale)
+    frame_width = b.math("Frame Width", "MULTIPLY", width_fraction, ray_scale)
+    frame_height = b.math("Frame Height", "MULTIPLY", height_fraction, ray_scale)
+    frame_to_uv = b.combine("Frame To UV", b.math("Inverse Frame Width", "DIVIDE", 1.0, frame_width),
+                            b.math("Inverse Frame Height", "DIVIDE", 1.0, frame_height))
+    grid_width = b.math("Grid Width", "MULTIPLY", frame_width, 1.0 + 2.0 * FRAME_MARGIN)
+    grid_height = b.math("Grid Height", "MULTIPLY", frame_height, 1.0 + 2.0 * FRAME_MARGIN)
+
+    def uv_of(name, frame_point):
+        """Photo coordinates (u, v, 0) of a point on the frame: 0..1 across the photo (a little beyond in the
+        margin), v = 0 at the bottom like Blender images."""
+        return b.vector_math(name, "MULTIPLY_ADD", frame_point, frame_to_uv, (0.5, 0.5, 0.0))
+
     # Relative inverse depth d maps to 1/z = 1/far + d * (1/near - 1/far): near for d = 1, far for d = 0,
     # linear in inverse depth so that planes in the scene stay planes.
     inverse_far = b.math("Inverse Far", "DIVIDE", 1.0, b.input(FAR))
-    inverse_range = b.math("Inverse Range", "SUBTRACT", b.math("Inverse Near", "DIVIDE", 1.0, b.input(NEAR)), inverse_far)
+    inverse_near = b.math("Inverse Near", "DIVIDE", 1.0, b.input(NEAR))
+    inverse_range = b.math("Inverse Range", "SUBTRACT", inverse_near, inverse_far)
 
-    def distance_at(name, frame_position):
-        """Distance along the view axis sampled from the depth image at a frame-space position."""
-        texture = b.node(
-            "GeometryNodeImageTexture", name + " Sample",
-            [("Image", b.input(DEPTH_IMAGE)), ("Vector", frame_position)],
-            interpolation="Linear", extension="EXTEND",
-        )
+    def distance_at(name, uv):
+        """Distance along the view axis sampled from the depth image at photo coordinates `uv`."""
+        color = b.out("GeometryNodeImageTexture", name + " Sample", [("Image", b.input(DEPTH_IMAGE)), ("Vector", uv)],
+                      output="Color", interpolation="Linear", extension="EXTEND")
         # Separate Color keeps the red channel exact; the implicit colour-to-float conversion is a luminance.
-        value = _socket(b.node("FunctionNodeSeparateColor", name + " Value", [(0, _socket(texture.outputs, "Color"))]).outputs, "Red")
-        relative = b.math(name + " Relative", "DIVIDE", 1.0, b.math(
-            name + " Inverse", "MULTIPLY_ADD", value, inverse_range, inverse_far))
-        return _socket(b.node(
-            "GeometryNodeSwitch", name + " Kind", [(0, b.input(METRIC_DEPTH)), ("False", relative), ("True", value)],
-            input_type="FLOAT",
-        ).outputs, "Output")
+        value = b.out("FunctionNodeSeparateColor", name + " Value", [(0, color)], output="Red")
+        inverse = b.math(name + " Inverse", "MULTIPLY_ADD", value, inverse_range, inverse_far)
+        relative = b.math(name + " Relative", "DIVIDE", 1.0, inverse)
+        return b.switch(name + " Kind", b.input(METRIC_DEPTH), relative, value)
 
+    # Until the projection at the end, a point is (x, y) on the frame and z = its distance: tearing and UVs
+    # work on the undistorted frame, and the projection is done once.
     b.next_column()
-    position = _socket(b.node("GeometryNodeInputPosition", "Position").outputs, "Position")
-    grid = b.node("GeometryNodeMeshGrid", "Grid", [("Size X", 1.0), ("Size Y", 1.0),
-                                                    ("Vertices X", vertices_x), ("Vertices Y", vertices_y)])
-    frame_grid = b.node("GeometryNodeTransform", "Grid To Frame",
-                        [("Geometry", _socket(grid.outputs, "Mesh")), ("Translation", (0.5, 0.5, 0.0))])
-    grid_uv = b.node("ShaderNodeSeparateXYZ", "Grid Frame Position", [(0, position)])
-    grid_distance = distance_at("Grid Depth", position)
-    grid_with_depth = b.node("GeometryNodeSetPosition", "Grid Depth", [
-        ("Geometry", _socket(frame_grid.outputs, "Geometry")),
-        ("Position", b.node("ShaderNodeCombineXYZ", "Grid Frame Point",
-                            [(0, grid_uv.outputs[0]), (1, grid_uv.outputs[1]), (2, grid_distance)]).outputs[0]),
-    ])
-    surface = _socket(grid_with_depth.outputs, "Geometry")
+    position = b.out("GeometryNodeInputPosition", "Position")
+    grid = b.out("GeometryNodeMeshGrid", "Grid", [("Size X", grid_width), ("Size Y", grid_height),
+                                                  ("Vertices X", vertices_x), ("Vertices Y", vertices_y)])
+    grid_distance = distance_at("Grid Depth", uv_of("Grid UV", position))
+    surface = b.out("GeometryNodeSetPosition", "Grid Depth",
+                    [("Geometry", grid), ("Offset", b.combine("Grid Depth Offset", z=grid_distance))])
 
     # Tearing: a face is torn when its farthest corner is more than (1 + threshold) times its nearest.
     b.next_column()
-    distance = b.node("ShaderNodeSeparateXYZ", "Frame Position", [(0, position)]).outputs[2]
+    distance = b.separate("Distance", position)[2]
     corner_distances = []
     for corner in range(4):
-        corner_index = _socket(b.node("GeometryNodeCornersOfFace", f"Corner {corner}", [("Sort Index", corner)]).outputs, "Corner Index")
-        vertex_index = _socket(b.node("GeometryNodeVertexOfCorner", f"Corner {corner} Vertex",
-                                      [("Corner Index", corner_index)]).outputs, "Vertex Index")
+        corner_index = b.out("GeometryNodeCornersOfFace", f"Corner {corner}", [("Sort Index", corner)],
+                             output="Corner Index")
+        vertex_index = b.out("GeometryNodeVertexOfCorner", f"Corner {corner} Vertex", [("Corner Index", corner_index)],
+                             output="Vertex Index")
         # Looked up on the point domain: reading the distance on corners would first copy it to every corner.
-        corner_distances.append(_socket(b.node(
-            "GeometryNodeFieldAtIndex", f"Corner {corner} Depth", [("Index", vertex_index), ("Value", distance)],
-            domain="POINT", data_type="FLOAT",
-        ).outputs, "Value"))
+        corner_distances.append(b.out("GeometryNodeFieldAtIndex", f"Corner {corner} Depth",
+                                      [("Index", vertex_index), ("Value", distance)], output="Value",
+                                      domain="POINT", data_type="FLOAT"))
     farthest = b.math("Farthest Corner", "MAXIMUM", b.math("Farthest 01", "MAXIMUM", *corner_distances[:2]),
                       b.math("Farthest 23", "MAXIMUM", *corner_distances[2:]))
     nearest = b.math("Nearest Corner", "MINIMUM", b.math("Nearest 01", "MINIMUM", *corner_distances[:2]),
                      b.math("Nearest 23", "MINIMUM", *corner_distances[2:]))
     tear_limit = b.math("Tear Limit", "MULTIPLY", nearest, b.math("Tear Ratio", "ADD", b.input(TEAR_THRESHOLD), 1.0))
-    jumps = _socket(b.node("FunctionNodeCompare", "Depth Jumps", [("A", farthest), ("B", tear_limit)],
-                           data_type="FLOAT", operation="GREATER_THAN").outputs, "Result")
-    tearing_on = b.math("Tearing On", "GREATER_THAN", b.input(TEAR_THRESHOLD), 0.0)
-    torn = b.node("FunctionNodeBooleanMath", "Torn", [(0, jumps), (1, tearing_on)], operation="AND").outputs[0]
+    jumps = b.out("FunctionNodeCompare", "Depth Jumps", [("A", farthest), ("B", tear_limit)], output="Result",
+                  data_type="FLOAT", operation="GREATER_THAN")
     # Captured once: Separate Geometry would evaluate the field again for each of its two outputs.
-    capture = b.capture("Capture Torn", "FACE", surface, "Torn", "BOOLEAN", torn)
-    split = b.node("GeometryNodeSeparateGeometry", "Split Torn Faces",
-                   [("Geometry", _socket(capture.outputs, "Geometry")), ("Selection", _socket(capture.outputs, "Torn"))],
-                   domain="FACE")
+    capture = b.capture("Capture Torn", "FACE", surface, "Torn", "BOOLEAN", jumps)
+    split = b.node("GeometryNodeSeparateGeometry", "Split Torn Faces", [
+        ("Geometry", _socket(capture.outputs, "Geometry")), ("Selection", _socket(capture.outputs, "Torn"))],
+        domain="FACE")
 
     # A torn face becomes 2x2 separate patches, each flat at the distance of the corner it touches: seen from
     # the camera they still cover the whole face, each side of the tear showing its half of the pixels.
     b.next_column()
-    subdivided = b.node("GeometryNodeSubdivideMesh", "Quarter Torn Faces",
-                        [("Mesh", _socket(split.outputs, "Selection")), ("Level", 1)])
-    patches = b.node("GeometryNodeSplitEdges", "Separate Patches", [("Mesh", _socket(subdivided.outputs, "Mesh"))])
+    quartered = b.out("GeometryNodeSubdivideMesh", "Quarter Torn Faces",
+                      [("Mesh", _socket(split.outputs, "Selection")), ("Level", 1)])
+    patches = b.out("GeometryNodeSplitEdges", "Separate Patches", [("Mesh", quartered)])
     # After the split every point has one face, so the face centre read back on points is its patch's centre.
-    patch_center = _socket(b.node("GeometryNodeFieldOnDomain", "Patch Center", [("Value", position)],
-                                  domain="FACE", data_type="FLOAT_VECTOR").outputs, "Value")
-    grid_steps = b.node("ShaderNodeCombineXYZ", "Grid Steps", [
-        (0, b.math("Steps X", "SUBTRACT", vertices_x, 1.0)), (1, b.math("Steps Y", "SUBTRACT", vertices_y, 1.0))]).outputs[0]
-    nearest_step = b.node("ShaderNodeVectorMath", "Nearest Grid Step", [(0, b.node(
-        "ShaderNodeVectorMath", "Patch Steps", [(0, patch_center), (1, grid_steps), (2, (0.5, 0.5, 0.0))],
-        operation="MULTIPLY_ADD").outputs[0])], operation="FLOOR").outputs[0]
-    patch_corner = b.node("ShaderNodeVectorMath", "Patch Corner", [(0, nearest_step), (1, grid_steps)],
-                          operation="DIVIDE").outputs[0]
-    patch_uv = b.node("ShaderNodeSeparateXYZ", "Patch Frame Position", [(0, position)])
-    flat_patches = b.node("GeometryNodeSetPosition", "Flatten Patches", [
-        ("Geometry", _socket(patches.outputs, "Mesh")),
-        ("Position", b.node("ShaderNodeCombineXYZ", "Patch Frame Point", [
-            (0, patch_uv.outputs[0]), (1, patch_uv.outputs[1]), (2, distance_at("Patch Depth", patch_corner))]).outputs[0]),
-    ])
+    patch_center = b.out("GeometryNodeFieldOnDomain", "Patch Center", [("Value", position)], output="Value",
+                         domain="FACE", data_type="FLOAT_VECTOR")
+    # The grid corner nearest to the patch centre is the one the patch touches.
+    grid_cell = b.combine("Grid Cell", b.math("Cell Width", "DIVIDE", grid_width, b.math(
+        "Steps X", "SUBTRACT", vertices_x, 1.0)), b.math("Cell Height", "DIVIDE", grid_height, b.math(
+        "Steps Y", "SUBTRACT", vertices_y, 1.0)))
+    grid_half = b.combine("Grid Half Size", b.math("Half Grid Width", "MULTIPLY", grid_width, 0.5),
+                          b.math("Half Grid Height", "MULTIPLY", grid_height, 0.5))
+    cell_index = b.vector_math("Patch Cell Index", "DIVIDE", b.vector_math(
+        "Patch From Grid Corner", "ADD", patch_center, grid_half), grid_cell)
+    nearest_index = b.vector_math("Nearest Grid Index", "FLOOR", b.vector_math(
+        "Round Grid Index", "ADD", cell_index, (0.5, 0.5, 0.0)))
+    corner_point = b.vector_math("Patch Corner", "SUBTRACT", b.vector_math(
+        "Patch Corner From Grid Corner", "MULTIPLY", nearest_index, grid_cell), grid_half)
+    corner_uv = uv_of("Patch Corner UV", corner_point)
+    patch_x, patch_y, _ = b.separate("Patch Point", position)
+    flat_patches = b.out("GeometryNodeSetPosition", "Flatten Patches", [
+        ("Geometry", patches),
+        ("Position", b.combine("Patch Frame Point", patch_x, patch_y, distance_at("Patch Depth", corner_uv)))])
     joined = b.node("GeometryNodeJoinGeometry", "Join")
     # Join takes a multi-input socket: the torn patches first, the intact faces second.
-    b.tree.links.new(_socket(flat_patches.outputs, "Geometry"), joined.inputs[0])
+    b.tree.links.new(flat_patches, joined.inputs[0])
     b.tree.links.new(_socket(split.outputs, "Inverted"), joined.inputs[0])
+    # A threshold of 0 turns tearing off, and the switch skips its cost.
+    tearing_on = b.math("Tearing On", "GREATER_THAN", b.input(TEAR_THRESHOLD), 0.0)
+    torn_surface = b.switch("Tearing", tearing_on, surface, _socket(joined.outputs, "Geometry"), "GEOMETRY")
 
-    # Every corner shows the photo at its own frame position.
+    # Every corner shows the photo at its own frame position: each vertex shows its own pixel. (Computed on
+    # points, then copied to corners; stored after tearing so that tearing has less data to copy.)
     b.next_column()
-    with_uv = b.node("GeometryNodeStoreNamedAttribute", "Store UV Map", [
-        ("Geometry", _socket(joined.outputs, "Geometry")), ("Name", UV_MAP_NAME), ("Value", position)],
-        data_type="FLOAT2", domain="CORNER")
+    point_uv = b.out("GeometryNodeFieldOnDomain", "Point UV", [("Value", uv_of("Frame UV", position))],
+                     output="Value", domain="POINT", data_type="FLOAT_VECTOR")
+    with_uv = b.out("GeometryNodeStoreNamedAttribute", "Store UV Map", [
+        ("Geometry", torn_surface), ("Name", UV_MAP_NAME), ("Value", point_uv)], data_type="FLOAT2", domain="CORNER")
 
-    # Projection: depth scale stretches distances away from the nearest point; the frame position then
-    # gives the point on its camera ray (or, in relief mode, on a plane at the nearest distance).
-    nearest_distance = _socket(b.node(
-        "GeometryNodeAttributeStatistic", "Nearest Distance", [("Geometry", surface), ("Attribute", distance)],
-        data_type="FLOAT", domain="POINT").outputs, "Min")
-    final_uv = b.node("ShaderNodeSeparateXYZ", "Final Frame Position", [(0, position)])
-    scaled = b.math("Scaled Distance", "MULTIPLY_ADD", b.math(
-        "Beyond Nearest", "SUBTRACT", final_uv.outputs[2], nearest_distance), b.input(DEPTH_SCALE), nearest_distance)
-    ray_length = _socket(b.node("GeometryNodeSwitch", "Relief Plane", [
-        (0, b.input(RELIEF)), ("False", scaled), ("True", nearest_distance)], input_type="FLOAT").outputs, "Output")
-    camera_point = b.node("ShaderNodeCombineXYZ", "Camera Point", [
-        (0, b.math("Camera X", "MULTIPLY", b.math("Ray X", "MULTIPLY", b.math(
-            "Centered U", "SUBTRACT", final_uv.outputs[0], 0.5), ray_x), ray_length)),
-        (1, b.math("Camera Y", "MULTIPLY", b.math("Ray Y", "MULTIPLY", b.math(
-            "Centered V", "SUBTRACT", final_uv.outputs[1], 0.5), ray_y), ray_length)),
-        # The camera looks down -Z.
-        (2, b.math("Camera Z", "MULTIPLY", scaled, -1.0)),
-    ]).outputs[0]
+    # Projection. Depth scale stretches distances away from Near: z' = near + (z - near) s, written
+    # z' = z s + near (1 - s); perspective puts (x, y) on the ray, (x z', y z', -z'), relief on the plane at
+    # Near, (x near, y near, -z'). (Near, not the nearest sampled distance: that statistic would cost a sort.)
+    near, depth_scale = b.input(NEAR), b.input(DEPTH_SCALE)
+    scale_offset = b.math("Depth Scale Offset", "SUBTRACT", near, b.math("Scaled Near", "MULTIPLY", near, depth_scale))
+    scaled = b.math("Scaled Distance", "MULTIPLY_ADD", distance, depth_scale, scale_offset)
+    lateral = b.switch("Relief Plane", b.input(RELIEF), scaled, near)
+    # The camera looks down -Z.
+    negative_scale = b.math("Negative Depth Scale", "MULTIPLY", depth_scale, -1.0)
+    camera_scale = b.combine("Camera Scale", lateral, lateral, negative_scale)
+    camera_offset = b.combine("Camera Offset", z=b.math("Negative Scale Offset", "MULTIPLY", scale_offset, -1.0))
+    camera_point = b.vector_math("Camera Point", "MULTIPLY_ADD", position, camera_scale, camera_offset)
     b.next_column()
-    projected = b.node("GeometryNodeSetPosition", "Project To Camera", [
-        ("Geometry", _socket(with_uv.outputs, "Geometry")), ("Position", camera_point)])
-    with_material = b.node("GeometryNodeSetMaterial", "Set Material", [
-        ("Geometry", _socket(projected.outputs, "Geometry")), ("Material", b.input(MATERIAL))])
+    projected = b.out("GeometryNodeSetPosition", "Project To Camera",
+                      [("Geometry", with_uv), ("Position", camera_point)])
+    with_material = b.out("GeometryNodeSetMaterial", "Set Material",
+                          [("Geometry", projected), ("Material", b.input(MATERIAL))])
+    # Smooth normals for the "lit" material; the unlit one ignores them.
+    smooth = b.out("GeometryNodeSetShadeSmooth", "Shade Smooth", [("Geometry", with_material), ("Shade Smooth", True)],
+                   domain="FACE")
     output = b.node("NodeGroupOutput", "Group Output")
-    b.tree.links.new(_socket(with_material.outputs, "Geometry"), output.inputs[0])
+    b.tree.links.new(smooth, output.inputs[0])

@@ -90,7 +90,9 @@ def create_photo_object(context, photo_path, depth: DepthResult, settings: Photo
                 node_group.MATERIAL: material,
             },
         )
-        # The material slot lets Blender's material UI show it; the group sets it on the faces.
+
+        # The group's Material input sets the faces' material; the slot shows it in the Material tab too,
+        # where artists look for it to edit.
         mesh.materials.append(material)
 
         _record_provenance(obj, depth)
@@ -119,7 +121,8 @@ def replace_depth(obj, depth: DepthResult):
     name = old_image.name if old_image is not None else obj.name + " depth"
     new_image = _new_depth_image(name, depth)
     try:
-        set_modifier_inputs(modifier, {node_group.DEPTH_IMAGE: new_image, node_group.METRIC_DEPTH: depth.kind == "DEPTH"})
+        is_metric = depth.kind == "DEPTH"
+        set_modifier_inputs(modifier, {node_group.DEPTH_IMAGE: new_image, node_group.METRIC_DEPTH: is_metric})
     except BaseException:
         bpy.data.images.remove(new_image)
         raise
@@ -174,10 +177,10 @@ def set_modifier_inputs(modifier, values):
     """Set several group inputs of the modifier ({input name: value}) and re-evaluate the object."""
     for name, value in values.items():
         data, path = modifier_input_property(modifier, name)
-        if path == "value":
-            data.value = value
+        if data is modifier:  # Blender 4.2: an ID property keyed by the socket identifier
+            modifier[node_group.input_identifier(modifier.node_group, name)] = value
         else:
-            data[path[2:-2]] = value
+            data.value = value
     # Writing modifier ID properties from Python does not tag the object for re-evaluation by itself.
     modifier.id_data.update_tag()
 
@@ -282,11 +285,15 @@ def _bundled_node_group():
     for group in bpy.data.node_groups:
         if node_group.is_monocular_photo_group(group, current_version=True) and group.library is None:
             return group, False
+    libraries_before = set(bpy.data.libraries)
     with bpy.data.libraries.load(str(NODE_ASSET_BLEND), link=False) as (data_from, data_to):
         if node_group.GROUP_NAME not in data_from.node_groups:
             raise RuntimeError(f'{NODE_ASSET_BLEND} has no node group "{node_group.GROUP_NAME}".')
         data_to.node_groups = [node_group.GROUP_NAME]
     group = data_to.node_groups[0]
+    # Appending leaves an empty Library datablock for the asset file behind; the group itself is local.
+    for library in set(bpy.data.libraries) - libraries_before:
+        bpy.data.libraries.remove(library)
     # An appended copy is the user's data, not an asset this file publishes in "Current File".
     group.asset_clear()
     return group, True
@@ -300,7 +307,7 @@ def _new_camera(context, obj, settings: PhotoObjectSettings, photo_size, created
     camera_data.sensor_fit = "AUTO"
     camera = bpy.data.objects.new(obj.name + " camera", camera_data)
     created.append(camera)
-    camera.matrix_world = obj.matrix_basis.copy()
+    camera.matrix_world = obj.matrix_basis.copy()  # the object has no parent: its basis is its world matrix
 
     scene = context.scene
     if scene.camera is None:

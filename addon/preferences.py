@@ -63,6 +63,8 @@ class MonocularPhotoPreferences(AddonPreferences):
 
     def draw(self, _context):
         layout = self.layout
+        if paths.DEV_BUILD_MARKER.is_file():
+            layout.label(text="Development build: the bundled model is a test model, not MiDaS.", icon='ERROR')
         layout.use_property_split = True
         layout.prop(self, "default_model")
         layout.prop(self, "device")

@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from addon import node_group  # noqa: E402
 from addon.paths import NODE_ASSET_BLEND  # noqa: E402
 
+OLDEST_SUPPORTED = (4, 2)  # blender_version_min in blender_manifest.toml
+
 
 def build(path: Path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -35,6 +37,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=NODE_ASSET_BLEND, help="where to write the .blend")
     args = parser.parse_args()
+    if bpy.app.version[:2] != OLDEST_SUPPORTED:
+        # A file saved by a newer Blender may not open in the oldest one the extension supports.
+        parser.error(f"run with Blender {OLDEST_SUPPORTED[0]}.{OLDEST_SUPPORTED[1]} (.venv/bpy42), "
+                     f"not {bpy.app.version_string}")
     build(args.out)
     print(f"Blender {bpy.app.version_string}: wrote {args.out}")
 

@@ -1,24 +1,25 @@
 """Batch depth estimation without Blender: one depth map per photo.
 
     python tools/depth_solve.py SRC... --out DIR [--model ID | --model-file PATH] [--format png16|exr|npy]
-                                [--overwrite] [--device AUTO|CPU|CUDA] [--models-dir DIR]
+                                [--overwrite] [--device AUTO|CPU|CUDA] [--models-dir DIR] [--jobs N]
 
 SRC are image files or folders (searched non-recursively for images). Each photo `NAME.ext` gives
-`DIR/NAME_depth.png|.exr|.npy` (the suffix keeps a depth map from ever replacing a photo in the same folder).
+`DIR/NAME.png|.exr|.npy`; an output that would land on one of the input photos is refused, even with --overwrite.
 png16 stores relative inverse depth normalised to 0..65535 (near = bright); exr and npy store it as float.
 An existing output is never replaced unless --overwrite is given, and files are written under a temporary
 name then renamed, so an interrupted run leaves no partial file.
 
-Decoding, inference and writing overlap: worker threads decode and pre-process the next photos and others
-upsample and write finished ones while the main thread keeps the network busy.
+Decoding, inference and writing overlap on a thread pool: while the network runs, other workers decode and
+pre-process the next photos and upsample and write finished ones. On a CPU, two inferences run at once with
+half the cores each (--jobs), which keeps every core busy; on a GPU one, fed by up to 8 decoding workers.
 
 Exit status: 0 when every input succeeded, 1 when some failed (the rest are still written, one line per
 failure on stderr), 2 for a usage error (bad arguments, no images found, a model that cannot be loaded).
 """
 
 import argparse
-import sys
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -32,7 +33,12 @@ from addon.depth.depth_files import FORMATS  # noqa: E402
 from addon.depth.models import DEFAULT_MODEL_ID  # noqa: E402
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".exr", ".bmp", ".tga", ".jp2"}
-DECODE_AHEAD = 2  # workers beyond the inference slots: they decode the next photos and write finished maps
+# Workers beyond the inference slots, which decode the next photos and write finished maps. On a CPU the
+# network already loads every core, so two are enough to have a photo ready; an accelerator infers faster
+# than one core decodes a 12 MP JPEG (~25 ms), so there every core gets a worker (Pillow and zlib release
+# the GIL), up to a cap that bounds the memory held by photos in flight.
+CPU_DECODE_AHEAD = 2
+MAX_ACCELERATOR_DECODE_AHEAD = 8
 
 
 def collect_inputs(sources: list[str]) -> list[Path]:
@@ -63,7 +69,7 @@ class Progress:
 
     def fail(self, message: str) -> None:
         if self.live:
-            self.stream.write("\r" + " " * 80 + "\r")
+            self.stream.write("\r\033[K")  # clear the bar's line before the message
         print(f"failed: {message}", file=self.stream, flush=True)
 
     def close(self) -> None:
@@ -72,18 +78,23 @@ class Progress:
 
 
 def output_path(photo: Path, out_dir: Path, fmt: str) -> Path:
-    return out_dir / f"{photo.stem}_depth{FORMATS[fmt]}"
+    return out_dir / f"{photo.stem}{FORMATS[fmt]}"
 
 
 def plan_jobs(inputs: list[Path], out_dir: Path, fmt: str, overwrite: bool, progress: Progress):
     """(photo, output) pairs worth running; inputs that cannot succeed fail here, before any decoding."""
     jobs, claimed = [], {}
+    photos = {photo.resolve() for photo in inputs}
     for photo in inputs:
         target = output_path(photo, out_dir, fmt)
-        if target in claimed:
+        if target.resolve() in photos:
+            progress.fail(f'"{photo.name}": its depth map "{target}" would replace an input photo; choose another --out.')
+        elif target in claimed:
             progress.fail(f'"{photo.name}" would write "{target.name}", which "{claimed[target].name}" also writes.')
         elif target.exists() and not overwrite:
-            progress.fail(f'"{photo.name}": "{target.name}" already exists in {out_dir} (use --overwrite to replace it).')
+            progress.fail(
+                f'"{photo.name}": "{target.name}" already exists in {out_dir} (use --overwrite to replace it).'
+            )
         else:
             claimed[target] = photo
             jobs.append((photo, target))
@@ -92,12 +103,13 @@ def plan_jobs(inputs: list[Path], out_dir: Path, fmt: str, overwrite: bool, prog
     return jobs
 
 
-def run(estimator: DepthEstimator, jobs, fmt: str, overwrite: bool, progress: Progress, network_slots: int) -> int:
+def run(estimator: DepthEstimator, jobs, fmt: str, overwrite: bool, progress: Progress, network_slots: int,
+        decode_ahead: int = CPU_DECODE_AHEAD) -> int:
     """Process every job on a thread pool; returns the number of failed jobs.
 
     Each worker decodes, infers and writes one photo; a semaphore lets `network_slots` inferences run at
-    once, and the pool has DECODE_AHEAD more workers than that, so that a decoded photo is always waiting
-    when the network frees up while finished maps are upsampled and written.
+    once, and the pool has `decode_ahead` more workers than that, so that a decoded photo is waiting when
+    the network frees up while finished maps are upsampled and written.
     """
     network = threading.Semaphore(network_slots)
 
@@ -109,14 +121,14 @@ def run(estimator: DepthEstimator, jobs, fmt: str, overwrite: bool, progress: Pr
         write_depth_file(target, result.depth, fmt, overwrite=overwrite)
 
     failures = 0
-    with ThreadPoolExecutor(network_slots + DECODE_AHEAD, "depth") as pool:
+    with ThreadPoolExecutor(network_slots + decode_ahead, "depth") as pool:
         futures = {pool.submit(process, photo, target): photo for photo, target in jobs}
         try:
             for future in as_completed(futures):
                 photo = futures[future]
                 try:
                     future.result()
-                except (DepthError, OSError, MemoryError) as exc:
+                except Exception as exc:  # one bad photo, whatever the cause, must not stop the batch
                     progress.fail(_reason(photo, exc))
                     failures += 1
                 progress.advance(photo.name)
@@ -127,19 +139,21 @@ def run(estimator: DepthEstimator, jobs, fmt: str, overwrite: bool, progress: Pr
     return failures
 
 
-def _parallelism(device: str, jobs: int | None) -> tuple[int, int | None]:
-    """(inferences at once, CPU threads per inference). On a CPU, two half-width inferences keep every core
-    busy through the serial parts of the network that one full-width run leaves idle; a GPU runs one at a time.
+def parallelism(device: str, jobs: int | None) -> tuple[int, int | None, int]:
+    """(inferences at once, CPU threads per inference, extra decode/write workers).
+
+    On a CPU, two half-width inferences keep every core busy through the serial parts of the network that
+    one full-width run leaves idle; an accelerator runs one at a time and needs more decoders instead.
     """
-    if accelerator_available(device):
-        return jobs or 1, None
     cores = os.cpu_count() or 1
+    if accelerator_available(device):
+        return jobs or 1, None, max(CPU_DECODE_AHEAD, min(cores, MAX_ACCELERATOR_DECODE_AHEAD))
     slots = jobs or (2 if cores >= 2 else 1)
-    return slots, max(1, cores // slots)
+    return slots, max(1, cores // slots), CPU_DECODE_AHEAD
 
 
-def _reason(photo: Path, exc: BaseException) -> str:
-    message = str(exc)
+def _reason(photo: Path, exc: Exception) -> str:
+    message = str(exc) if isinstance(exc, DepthError) else f"{exc.__class__.__name__}: {exc}"
     return message if photo.name in message else f'"{photo.name}": {message}'
 
 
@@ -165,7 +179,7 @@ def main(argv=None) -> int:
     if not inputs:
         parser.error(f"no images found in {', '.join(args.sources)}")
     try:
-        network_slots, threads = _parallelism(args.device, args.jobs)
+        network_slots, threads, decode_ahead = parallelism(args.device, args.jobs)
         estimator = DepthEstimator(args.model, args.model_file, args.device, args.models_dir, threads)
     except DepthError as exc:
         print(f"error: {exc}", file=sys.stderr)  # the arguments were well-formed: no usage text, just why
@@ -183,7 +197,7 @@ def main(argv=None) -> int:
     jobs = plan_jobs(inputs, args.out, args.format, args.overwrite, progress)
     failures = len(inputs) - len(jobs)
     try:
-        failures += run(estimator, jobs, args.format, args.overwrite, progress, network_slots)
+        failures += run(estimator, jobs, args.format, args.overwrite, progress, network_slots, decode_ahead)
     except KeyboardInterrupt:
         progress.close()
         print("interrupted: finished depth maps are kept, none is left half-written", file=sys.stderr)

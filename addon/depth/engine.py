@@ -6,6 +6,7 @@ the photo mesh tops out at (a vertex per depth pixel), and bilinear upsampling h
 sampling a coarse map in Geometry Nodes on every re-evaluation. A 1024x768 float32 map is 3 MB.
 """
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,14 +31,18 @@ class PreparedPhoto:
 
 
 def _photo_name(source) -> str:
-    return f'"{Path(source).name}"' if isinstance(source, (str, Path)) else "the image array"
+    return f'"{Path(source).name}"' if _is_path(source) else "the image array"
+
+
+def _is_path(source) -> bool:
+    return isinstance(source, (str, os.PathLike))
 
 
 def _array_photo(pixels: np.ndarray) -> np.ndarray:
     """Validate an HxWx3 array source and return it as uint8."""
     if not isinstance(pixels, np.ndarray) or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
         shape = getattr(pixels, "shape", None)
-        raise ImageError(f"The image array must be shaped HxWx3, not {shape}.")
+        raise ImageError(f"The image array must be shaped HxWx3 (or HxWx4), not {shape}.")
     pixels = pixels[:, :, :3]
     if min(pixels.shape[:2]) < images.MIN_PHOTO_SIDE:
         raise ImageError(f"The image array is only {pixels.shape[1]}x{pixels.shape[0]} pixels; a photo needs at "
@@ -55,10 +60,8 @@ def _network_size(spec: models.ModelSpec, fixed: tuple[int, int] | None, width: 
         return fixed
     step = spec.multiple_of
     longest = max(step, spec.max_size // step * step)
-    scale = longest / max(width, height)
-    def snap(side: float) -> int:
-        return max(step, int(round(side * scale / step)) * step)
-    return (longest, snap(height)) if width >= height else (snap(width), longest)
+    shortest = max(step, round(min(width, height) * longest / max(width, height) / step) * step)
+    return (longest, shortest) if width >= height else (shortest, longest)
 
 
 class DepthEstimator:
@@ -81,7 +84,9 @@ class DepthEstimator:
             spec = models.get_model(model)
             path = spec.locate(search_dirs)
             if not spec.pinned:
-                warnings.append(f'Model "{spec.id}" has no pinned SHA-256 in the registry, so its file was not verified.')
+                warnings.append(
+                    f'Model "{spec.id}" has no pinned SHA-256 in the registry, so its file was not verified.'
+                )
             self.loaded = inference.load_session(path, device, threads)
             self.spec = spec
             self.model_id = spec.id
@@ -94,7 +99,7 @@ class DepthEstimator:
 
     @property
     def decode_size(self) -> int:
-        """The longest side worth decoding: the network never sees more."""
+        """JPEGs are decoded no smaller than this on either side: the network never sees more pixels."""
         fixed = self.fixed_size
         return max(fixed) if fixed else self.spec.max_size
 
@@ -105,15 +110,16 @@ class DepthEstimator:
 
     def prepare(self, source) -> PreparedPhoto:
         """Decode (reduced-size for JPEG), resize to the network input and normalise to NCHW float32."""
-        if isinstance(source, (str, Path)):
-            pixels, info = images.load_photo_and_info(source, max_size=self.decode_size)
+        if _is_path(source):
+            pixels, info = images.decode_photo(source, min_size=self.decode_size)
             photo_size, focal = info.size, info.focal_length_35mm
         else:
             pixels = _array_photo(source)
             photo_size, focal = (pixels.shape[1], pixels.shape[0]), None
         size = _network_size(self.spec, self.fixed_size, photo_size[0], photo_size[1])
         if (pixels.shape[1], pixels.shape[0]) != size:
-            pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
+            # reducing_gap: big non-JPEG photos are first shrunk by an integer factor (fast box filter).
+            pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
         chw = pixels.transpose(2, 0, 1).astype(np.float32)
         chw *= 1.0 / 255.0
         chw -= self._mean
@@ -169,7 +175,8 @@ class DepthEstimator:
         raw = self.infer(prepared)
         step(0.9, "Finishing depth map")
         result = self.finish(prepared, raw)
-        step(1.0, "Done")
+        if progress is not None:
+            progress(1.0, "Done")  # no cancel check: the work is done, handing it back costs nothing
         return result
 
 

@@ -151,7 +151,7 @@ def read_photo_info(path) -> PhotoInfo:
         return _info_from_image(image)
 
 
-def _to_rgb8(path: Path, image: Image.Image) -> np.ndarray:
+def _to_rgb8(image: Image.Image) -> np.ndarray:
     """Any Pillow mode to HxWx3 uint8 (see the module docstring for what happens to alpha and deep pixels)."""
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         grey = np.asarray(image.convert("I"), dtype=np.float32)
@@ -207,30 +207,33 @@ def _resize_to_fit(pixels: np.ndarray, max_size: int | None) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
 
 
-def load_photo_and_info(path, max_size: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
-    """`load_photo` and `read_photo_info` in one pass over the file (the engine needs both)."""
+def decode_photo(path, min_size: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
+    """The photo's EXIF-oriented HxWx3 uint8 pixels and its PhotoInfo, in one pass over the file.
+
+    With `min_size`, a JPEG is decoded at a reduced scale (Pillow's `draft`: the decoder skips detail by
+    powers of two, several times faster than a full decode of a 12 MP photo) that keeps both sides at least
+    `min_size` pixels, or at full size when it is smaller.
+    """
     path = Path(path)
     if is_exr(path):
         pixels = _load_exr(path)
-        return _resize_to_fit(pixels, max_size), PhotoInfo((pixels.shape[1], pixels.shape[0]), None, 1)
+        return pixels, PhotoInfo((pixels.shape[1], pixels.shape[0]), None, 1)
     with _open(path) as image:
         info = _info_from_image(image)
         try:
-            if max_size is not None and image.format == "JPEG":
-                # draft picks the smallest DCT scale whose result still covers the requested box.
-                image.draft("RGB", (max_size, max_size))
+            if min_size is not None and image.format == "JPEG":
+                image.draft("RGB", (min_size, min_size))
             image.load()
-            pixels = _to_rgb8(path, ImageOps.exif_transpose(image))
+            # Only when needed: exif_transpose copies the image even when there is nothing to turn.
+            pixels = _to_rgb8(ImageOps.exif_transpose(image) if info.exif_orientation != 1 else image)
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageError(f"{_name(path)} is corrupt or truncated and cannot be decoded ({exc}).") from exc
-    return _resize_to_fit(pixels, max_size), info
+    return pixels, info
 
 
 def load_photo(path, max_size: int | None = None) -> np.ndarray:
-    """The photo as HxWx3 uint8, EXIF-oriented; with `max_size`, shrunk so its longer side is at most that.
-
-    With `max_size`, JPEGs are decoded at a reduced size (Pillow's `draft`: the decoder skips detail by powers
-    of two), which is several times faster than a full decode for a 12 MP photo. Raises ImageError naming the
-    file for anything unreadable.
+    """The photo as HxWx3 uint8, EXIF-oriented; with `max_size`, shrunk so its longer side is at most that
+    (JPEGs then decode at reduced size, see `decode_photo`). Raises ImageError naming the file if unreadable.
     """
-    return load_photo_and_info(path, max_size)[0]
+    pixels, _ = decode_photo(path, max_size)
+    return _resize_to_fit(pixels, max_size)

@@ -133,16 +133,22 @@ def load_session(path, device: str = "AUTO", threads: int | None = None) -> Load
         # Several sessions share the cores in the batch tool: idle threads must sleep, not spin.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
-    except Exception as exc:  # onnxruntime raises its own exception types for invalid / non-ONNX files
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise ModelError(f'"{path.name}" is not a usable ONNX model ({first_line[:200]}).') from exc
+        session = _create_session(onnxruntime, path, options, providers)
+    except Exception as exc:  # an accelerator that cannot start: the CPU may still run the model
+        if providers == [CPU]:
+            raise ModelError(f'"{path.name}" is not a usable ONNX model ({_first_line(exc)}).') from exc
+        try:
+            session = _create_session(onnxruntime, path, options, [CPU])
+        except Exception:
+            raise ModelError(f'"{path.name}" is not a usable ONNX model ({_first_line(exc)}).') from exc
+        warning = f"{_short(providers[0])} could not start ({_first_line(exc)}), so the CPU ran the model."
     shape = _check_graph(path, session)
     provider = session.get_providers()[0]
-    if device == "CUDA" and not warning and provider != CUDA:
+    if not warning and provider != providers[0]:
+        # onnxruntime falls back to the CPU by itself when e.g. the CUDA libraries or the GPU are missing.
         warning = (
-            "CUDA was requested but its provider could not start (no GPU, or the CUDA/cuDNN libraries are "
-            "missing), so the CPU ran the model."
+            f"{_short(providers[0])} is installed but could not start (no GPU, or its libraries such as "
+            "CUDA/cuDNN are missing), so the CPU ran the model."
         )
     loaded = LoadedSession(
         session=session,
@@ -161,6 +167,20 @@ def load_session(path, device: str = "AUTO", threads: int | None = None) -> Load
     return loaded
 
 
+def _create_session(onnxruntime, path: Path, options, providers: list[str]):
+    return onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else exc.__class__.__name__
+
+
+def _short(provider: str) -> str:
+    """"CUDAExecutionProvider" -> "CUDA"."""
+    return provider.removesuffix("ExecutionProvider")
+
+
 def run(loaded: LoadedSession, tensor: np.ndarray, model_name: str) -> np.ndarray:
     """One forward pass; returns the output squeezed to HxW float32."""
     global _run_count
@@ -169,7 +189,7 @@ def run(loaded: LoadedSession, tensor: np.ndarray, model_name: str) -> np.ndarra
     try:
         (output,) = loaded.session.run([loaded.output_name], {loaded.input_name: tensor})
     except Exception as exc:
-        raise ModelError(f'"{model_name}" failed while running ({str(exc).strip()[:200]}).') from exc
+        raise ModelError(f'"{model_name}" failed while running ({_first_line(exc)}).') from exc
     output = np.asarray(output, dtype=np.float32)
     while output.ndim > 2 and output.shape[0] == 1:
         output = output[0]

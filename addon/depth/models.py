@@ -15,11 +15,12 @@ Keys (the same in both places; metadata values are strings):
 The input size of a custom model always comes from its graph when the graph fixes it.
 """
 
+import functools
 import hashlib
 import json
 import threading
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..paths import MODEL_REGISTRY, MODELS_DIR
@@ -52,7 +53,6 @@ class ModelSpec:
     std: tuple[float, float, float] = IMAGENET_STD
     output_kind: str = "INVERSE"
     notes: str = ""
-    path: Path | None = field(default=None, compare=False)  # set for custom models: the file itself
 
     @property
     def pinned(self) -> bool:
@@ -71,8 +71,6 @@ class ModelSpec:
 
     def locate(self, search_dirs=()) -> Path:
         """Like `find_file`, but raises ModelError saying where it looked or which file failed its hash check."""
-        if self.path is not None:
-            return self.path
         candidates = [Path(folder) / self.file_name for folder in (*search_dirs, MODELS_DIR)]
         mismatched = []
         for candidate in candidates:
@@ -149,18 +147,31 @@ def _spec_from_entry(entry: dict, source: str) -> ModelSpec:
     except KeyError as exc:
         raise ModelError(f"{source}: a model entry lacks the required key {exc}.") from exc
     if spec.output_kind not in OUTPUT_KINDS:
-        raise ModelError(f'{source}: model "{spec.id}" has output_kind {spec.output_kind!r}, not one of {OUTPUT_KINDS}.')
+        raise ModelError(
+            f'{source}: model "{spec.id}" has output_kind {spec.output_kind!r}, not one of {OUTPUT_KINDS}.'
+        )
     return spec
 
 
 def load_registry(path=MODEL_REGISTRY) -> list[ModelSpec]:
-    """Every model listed in a registry TOML file, in file order."""
+    """Every model listed in a registry TOML file, in file order (parsed again only when the file changes)."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        mtime_ns = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ModelError(f'The model registry "{path.name}" cannot be read ({exc.strerror or exc}).') from exc
+    return list(_parse_registry(str(path), mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_registry(path: str, mtime_ns: int) -> tuple[ModelSpec, ...]:
+    # Cached because the Blender UI lists models while drawing; mtime_ns is part of the key, unused here.
+    name = Path(path).name
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ModelError(f'The model registry "{path.name}" cannot be read ({exc}).') from exc
-    return [_spec_from_entry(entry, path.name) for entry in data.get("model", [])]
+        raise ModelError(f'The model registry "{name}" cannot be read ({exc}).') from exc
+    return tuple(_spec_from_entry(entry, name) for entry in data.get("model", []))
 
 
 def list_models() -> list[ModelSpec]:
@@ -215,7 +226,6 @@ def custom_model(path, metadata: dict[str, str] | None = None) -> ModelSpec:
             mean=_triple(settings.get("mean", IMAGENET_MEAN), "mean", source),
             std=_triple(settings.get("std", IMAGENET_STD), "std", source),
             output_kind=str(settings.get("output_kind", "INVERSE")).upper(),
-            path=path,
         )
     except ValueError as exc:
         raise ModelError(f"{source}: multiple_of and max_size must be whole numbers ({exc}).") from exc

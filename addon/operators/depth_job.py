@@ -28,7 +28,7 @@ class DepthRequest:
         info = read_photo_info(self.photo_path)
         if self.depth_path:
             return DepthResult(
-                depth=load_depth_file(self.depth_path),
+                depth=load_depth_file(self.depth_path, kind=self.depth_kind),
                 kind=self.depth_kind,
                 model_id="file",
                 photo_size=info.size,
@@ -73,10 +73,6 @@ class DepthJob:
     @property
     def done(self) -> bool:
         return not self._thread.is_alive()
-
-    def wait(self, timeout=None) -> bool:
-        self._thread.join(timeout)
-        return self.done
 
     def result(self) -> DepthResult:
         """The depth map, or the worker's exception re-raised here in the caller's thread."""

@@ -2,6 +2,7 @@
 
 from bpy.types import Panel
 
+from .. import paths
 from ..operators.add_photo import MESH_OT_monocular_photo_add
 from ..operators.reestimate import OBJECT_OT_monocular_photo_reestimate
 from ..photo_object import depth_image, is_photo_object, modifier_input_property, photo_modifier
@@ -27,6 +28,8 @@ class VIEW3D_PT_monocular_photo(Panel):
 
     def draw(self, context):
         layout = self.layout
+        if paths.DEV_BUILD_MARKER.is_file():
+            layout.label(text="Development build: test model", icon='ERROR')
         obj = context.active_object
         if not is_photo_object(obj):
             layout.label(text="The active object is not a photo object.", icon='INFO')

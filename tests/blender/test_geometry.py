@@ -1,4 +1,4 @@
-"""The photo object's evaluated geometry: unprojection, UVs, tearing, live inputs, save/reload, render."""
+"""The photo object's evaluated geometry: unprojection through the camera, UVs, tearing, live inputs."""
 
 import math
 
@@ -14,9 +14,6 @@ from geometry_helpers import depth_result, evaluated_mesh, smooth_depth, write_p
 pytestmark = pytest.mark.blender
 
 TOLERANCE = 1e-4  # relative; positions come from float32 image samples and node maths
-
-
-
 
 
 def bilinear(depth, u, v):
@@ -36,7 +33,13 @@ def bilinear(depth, u, v):
 
 def grid_size(resolution, width, height):
     longer = max(width, height)
-    return (max(2, math.floor(resolution * width / longer + 0.5)), max(2, math.floor(resolution * height / longer + 0.5)))
+    # Blender's Math node rounds halves up (numpy's round would round them to even).
+    return tuple(max(2, math.floor(resolution * side / longer + 0.5)) for side in (width, height))
+
+
+def lattice_line(count):
+    """Photo coordinates of the grid's vertices along one side: the photo plus the frame margin."""
+    return np.linspace(-node_group.FRAME_MARGIN, 1 + node_group.FRAME_MARGIN, count)
 
 
 def distance(depth_values, settings, kind="INVERSE"):
@@ -51,21 +54,18 @@ def expected_positions(depth, settings, u, v, kind="INVERSE"):
     height, width = depth.shape
     longer = max(width, height)
     z = distance(bilinear(depth, u, v), settings, kind)
-    lattice_u, lattice_v = np.meshgrid(*(np.linspace(0, 1, n) for n in grid_size(settings.resolution, width, height)))
-    nearest = distance(bilinear(depth, lattice_u, lattice_v), settings, kind).min()
-    z = nearest + (z - nearest) * settings.depth_scale
-    ray_length = np.full_like(z, nearest) if settings.relief else z
+    z = settings.near + (z - settings.near) * settings.depth_scale
+    ray_length = np.full_like(z, settings.near) if settings.relief else z
     sensor_over_focal = settings.sensor_width / settings.focal_length
     x = (u - 0.5) * sensor_over_focal * width / longer * ray_length
     y = (v - 0.5) * sensor_over_focal * height / longer * ray_length
     return np.stack([x, y, -z], axis=-1)
 
 
-
 def add_photo_object(tmp_path, depth, kind="INVERSE", **settings):
     height, width = depth.shape
     photo_path = tmp_path / "photo.png"
-    write_photo(photo_path, max(width, 8), max(height, 8))
+    write_photo(photo_path, max(width, 8), max(height, 8))  # the photo's pixels do not matter here
     settings = PhotoObjectSettings(**settings)
     return photo_object.create_photo_object(bpy.context, photo_path, depth_result(depth, kind), settings), settings
 
@@ -80,8 +80,8 @@ def test_vertices_are_the_unprojected_depth_map(factory_scene, tmp_path, relief)
     columns, rows = grid_size(12, 20, 15)
     assert (columns, rows) == (12, 9)
     assert len(positions) == columns * rows and len(faces) == (columns - 1) * (rows - 1)
-    # Each vertex carries the UV of its own frame position, and the lattice covers the whole photo.
-    lattice = np.stack(np.meshgrid(np.linspace(0, 1, columns), np.linspace(0, 1, rows)), axis=-1).reshape(-1, 2)
+    # Each vertex carries the UV of its own frame position; the lattice covers the photo and the frame margin.
+    lattice = np.stack(np.meshgrid(lattice_line(columns), lattice_line(rows)), axis=-1).reshape(-1, 2)
     np.testing.assert_allclose(np.array(sorted(map(tuple, uvs))), np.array(sorted(map(tuple, lattice))), atol=1e-6)
     expected = expected_positions(depth, settings, uvs[:, 0], uvs[:, 1])
     np.testing.assert_allclose(positions, expected, rtol=TOLERANCE, atol=TOLERANCE)
@@ -120,7 +120,7 @@ def test_faces_across_the_threshold_are_torn_into_flat_patches(factory_scene, tm
     positions, uvs, faces, _ = evaluated_mesh(obj)
 
     columns, rows = grid_size(24, 24, 16)
-    lattice_u, lattice_v = np.meshgrid(np.linspace(0, 1, columns), np.linspace(0, 1, rows))
+    lattice_u, lattice_v = np.meshgrid(lattice_line(columns), lattice_line(rows))
     z = distance(bilinear(depth, lattice_u, lattice_v), settings)
     corners = np.stack([z[:-1, :-1], z[:-1, 1:], z[1:, :-1], z[1:, 1:]])
     expected_torn = corners.max(axis=0) > corners.min(axis=0) * (1 + threshold)
@@ -131,7 +131,7 @@ def test_faces_across_the_threshold_are_torn_into_flat_patches(factory_scene, tm
     torn = np.zeros_like(expected_torn)
     patches_per_cell = np.zeros(expected_torn.shape, dtype=int)
     for face in faces:
-        face_uvs = uvs[face] * steps
+        face_uvs = (uvs[face] + node_group.FRAME_MARGIN) / (1 + 2 * node_group.FRAME_MARGIN) * steps
         column, row = np.floor(face_uvs.mean(axis=0)).astype(int)
         spans_cell = np.allclose(face_uvs.max(axis=0) - face_uvs.min(axis=0), 1.0)
         if not spans_cell:
@@ -145,6 +145,10 @@ def test_faces_across_the_threshold_are_torn_into_flat_patches(factory_scene, tm
     assert len(faces) == (~expected_torn).sum() + 4 * expected_torn.sum()
     # Patches and intact faces sit on the camera rays of their UVs: from the camera the photo stays whole.
     np.testing.assert_allclose(frame_positions(positions, settings, 24, 16), uvs, atol=1e-5)
+
+    # Threshold 0 turns tearing off: back to the plain grid.
+    photo_object.set_modifier_inputs(photo_object.photo_modifier(obj), {node_group.TEAR_THRESHOLD: 0.0})
+    assert len(evaluated_mesh(obj)[2]) == expected_torn.size
 
 
 def test_live_inputs_change_the_geometry(factory_scene, tmp_path):
@@ -161,9 +165,10 @@ def test_live_inputs_change_the_geometry(factory_scene, tmp_path):
     photo_object.set_modifier_inputs(modifier, {node_group.DEPTH_SCALE: 2.0})
     after, *_ = evaluated_mesh(obj)
     assert not np.allclose(before, after)
-    # Depth scale stretches along the rays from the nearest point: the nearest vertex stays put.
-    nearest = np.argmax(before[:, 2])
-    np.testing.assert_allclose(after[nearest], before[nearest], rtol=TOLERANCE)
+    # Depth scale stretches distances along the rays away from Near: the camera sees every vertex unchanged.
+    np.testing.assert_allclose(-after[:, 2] - settings.near, 2.0 * (-before[:, 2] - settings.near), rtol=TOLERANCE)
+    np.testing.assert_allclose(frame_positions(after, settings, 20, 10), frame_positions(before, settings, 20, 10),
+                               atol=1e-6)
 
     photo_object.set_modifier_inputs(modifier, {node_group.FAR: 50.0})
     assert evaluated_mesh(obj)[0][:, 2].min() < after[:, 2].min()

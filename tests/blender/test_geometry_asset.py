@@ -40,7 +40,7 @@ def describe(group):
         (item.item_type, item.name, getattr(item, "in_out", None), getattr(item, "socket_type", None),
          item.identifier if item.item_type == "SOCKET" else None,
          *(_value(getattr(item, attribute, None)) for attribute in
-           ("default_value", "min_value", "max_value", "subtype", "description")))
+           ("default_value", "min_value", "max_value", "subtype", "description", "force_non_field")))
         for item in group.interface.items_tree
     ]
     nodes = {
@@ -79,5 +79,12 @@ def test_shipped_group_is_a_geometry_nodes_modifier_asset(empty_file):
     assert group.asset_data is not None
     assert group.bl_idname == "GeometryNodeTree" and group.is_modifier
     assert node_group.is_monocular_photo_group(group, current_version=True)
-    assert [name for name in node_group.INPUT_NAMES] == [
+    assert list(node_group.INPUT_NAMES) == [
         item.name for item in group.interface.items_tree if item.item_type == "SOCKET" and item.in_out == "INPUT"]
+
+
+def test_input_identifiers_are_stable(empty_file):
+    """Scripts and drivers address modifier inputs by identifier: reordering the inputs would break them."""
+    group = load_shipped_group()
+    identifiers = {name: node_group.input_identifier(group, name) for name in node_group.INPUT_NAMES}
+    assert identifiers == {name: f"Socket_{index}" for index, name in enumerate(node_group.INPUT_NAMES, start=1)}

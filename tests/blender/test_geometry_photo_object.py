@@ -30,6 +30,10 @@ def photo_path(tmp_path):
     return path
 
 
+def photo_material(obj):
+    return photo_object.modifier_input(photo_object.photo_modifier(obj), node_group.MATERIAL)
+
+
 def image_values(image):
     width, height = image.size
     pixels = np.empty(width * height * 4, dtype=np.float32)
@@ -42,6 +46,7 @@ def test_depth_image_is_packed_float_non_colour(factory_scene, photo_path):
     obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(depth), PhotoObjectSettings())
     image = photo_object.depth_image(obj)
     assert image.is_float and image.colorspace_settings.name == "Non-Color" and image.packed_file is not None
+    assert image.packed_file.data[:4] == b"\x76\x2f\x31\x01"  # packed as OpenEXR: 32-bit floats, not 8-bit
     # Exactly the depth map, flipped because Blender image rows start at the bottom.
     np.testing.assert_array_equal(image_values(image)[::-1, :, 0], depth)
 
@@ -61,14 +66,22 @@ def test_object_modifier_material_and_provenance(factory_scene, photo_path):
     assert photo_object.photo_modifier(obj).node_group.name == node_group.GROUP_NAME
     properties = photo_object.photo_settings(obj)
     assert (properties.photo_path, properties.model_id, properties.depth_kind) == (str(photo_path), "test", "INVERSE")
-    photo = obj.material_slots[0].material.node_tree.nodes["Image Texture"].image
+    photo = photo_material(obj).node_tree.nodes["Image Texture"].image
     assert photo.packed_file is None and bpy.path.abspath(photo.filepath) == str(photo_path)
+
+
+def test_photo_path_is_relative_once_the_blend_is_saved(factory_scene, photo_path, tmp_path):
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
+    obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(smooth_depth(32, 24)),
+                                           PhotoObjectSettings())
+    photo = photo_material(obj).node_tree.nodes["Image Texture"].image
+    assert photo.filepath == "//photo.png"
 
 
 def test_pack_photo_and_lit_material(factory_scene, photo_path):
     settings = PhotoObjectSettings(pack_photo=True, lit=True)
     obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(smooth_depth(32, 24)), settings)
-    nodes = obj.material_slots[0].material.node_tree.nodes
+    nodes = photo_material(obj).node_tree.nodes
     assert nodes["Image Texture"].image.packed_file is not None
     assert "ShaderNodeBsdfPrincipled" in {node.bl_idname for node in nodes}
 
@@ -81,7 +94,7 @@ def test_rotated_photo_is_stored_upright(factory_scene, tmp_path):
     path = tmp_path / "rotated.jpg"
     Image.fromarray(pixels).save(path, exif=exif, quality=100)
     obj = photo_object.create_photo_object(bpy.context, path, depth_result(smooth_depth(16, 32)), PhotoObjectSettings())
-    photo = obj.material_slots[0].material.node_tree.nodes["Image Texture"].image
+    photo = photo_material(obj).node_tree.nodes["Image Texture"].image
     assert tuple(photo.size) == (16, 32) and photo.packed_file is not None
     rows = image_values(photo)[..., 0]
     assert rows[-1].mean() > 0.9 and rows[0].mean() < 0.1  # Blender's last row is the top
@@ -115,6 +128,7 @@ def test_second_object_reuses_the_appended_group(factory_scene, photo_path):
     first = photo_object.create_photo_object(bpy.context, photo_path, result, PhotoObjectSettings(add_camera=False))
     second = photo_object.create_photo_object(bpy.context, photo_path, result, PhotoObjectSettings(add_camera=False))
     assert len(bpy.data.node_groups) == 1
+    assert len(bpy.data.libraries) == 0  # appending left no empty Library datablock behind
     assert photo_object.photo_modifier(first).node_group == photo_object.photo_modifier(second).node_group
     # The appended copy does not publish itself as an asset of the user's file.
     assert bpy.data.node_groups[0].asset_data is None
@@ -143,19 +157,16 @@ def test_replace_depth_keeps_the_modifier_and_frees_the_old_image(factory_scene,
     after, *_ = evaluated_mesh(obj)
     assert photo_object.photo_modifier(obj) == modifier and len(obj.modifiers) == 1
     assert len(bpy.data.images) == 2 and photo_object.depth_image(obj).name == old_name
-    assert photo_settings_kind(obj) == "DEPTH"
+    assert photo_object.photo_settings(obj).depth_kind == "DEPTH"
     assert len(after) == len(before)
     np.testing.assert_allclose(after[:, 2], -4.0, rtol=1e-5)
-
-
-def photo_settings_kind(obj):
-    return photo_object.photo_settings(obj).depth_kind
 
 
 def test_save_and_reload_gives_the_same_geometry(factory_scene, photo_path, tmp_path):
     depth = smooth_depth(32, 24)
     depth[6:18, 10:20] = 1.0  # a torn block, so patches are part of what must survive
-    obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(depth), PhotoObjectSettings(resolution=40))
+    settings = PhotoObjectSettings(resolution=40)
+    obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(depth), settings)
     before, before_uvs, before_faces, _ = evaluated_mesh(obj)
     blend_path = tmp_path / "saved.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend_path))
@@ -184,10 +195,16 @@ def test_render_from_the_created_camera_reproduces_the_photo(factory_scene, tmp_
     photo = write_photo(photo_path, width, height)
     depth = smooth_depth(32, 24) * 0.3
     depth[6:16, 8:20] = 0.9  # a near block: its edges tear, and the tears must not show from the camera
-    obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(depth), PhotoObjectSettings(resolution=48))
+    settings = PhotoObjectSettings(resolution=48)
+    obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(depth), settings)
     assert len(evaluated_mesh(obj)[2]) > 47 * 35  # more faces than the 48x36 grid: some were torn
 
     scene = factory_scene
+    # A magenta world: any pixel the mesh leaves uncovered shows, even in the photo's dark areas.
+    scene.world = bpy.data.worlds.new("Magenta")
+    scene.world.color = (1.0, 0.0, 1.0)
+    if scene.world.node_tree is not None:  # from Blender 5.0 every world uses nodes
+        scene.world.node_tree.nodes["Background"].inputs["Color"].default_value = (1.0, 0.0, 1.0, 1.0)
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
     scene.cycles.samples = 4

@@ -22,8 +22,9 @@ def add_mesh_menu_entries():
 
 
 def handler_counts():
-    return {name: len(getattr(bpy.app.handlers, name)) for name in dir(bpy.app.handlers) if not name.startswith("_")
-            and isinstance(getattr(bpy.app.handlers, name), list)}
+    """How many functions each bpy.app.handlers list holds."""
+    handlers = {name: getattr(bpy.app.handlers, name) for name in dir(bpy.app.handlers)}
+    return {name: len(functions) for name, functions in handlers.items() if isinstance(functions, list)}
 
 
 def assert_unregistered():

@@ -48,16 +48,15 @@ def test_cancelled_job_raises_cancelled_error(photo_path, tiny_model_path):
     job.cancel()  # Esc pressed before the worker's first check
     assert job.cancelled
 
-    job.start()
-    assert job.wait(JOB_TIMEOUT_SECONDS)
+    poll_until_done(job.start())
 
     with pytest.raises(CancelledError, match=r"photo\.png"):
         job.result()
 
 
 def test_worker_error_is_raised_in_the_polling_thread(tmp_path, tiny_model_path):
-    job = DepthJob(DepthRequest(str(tmp_path / "missing.png"), model_path=str(tiny_model_path))).start()
-    assert job.wait(JOB_TIMEOUT_SECONDS)
+    request = DepthRequest(str(tmp_path / "missing.png"), model_path=str(tiny_model_path))
+    job = poll_until_done(DepthJob(request).start())
 
     with pytest.raises(ImageError, match=r"missing\.png"):
         job.result()

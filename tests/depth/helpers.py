@@ -28,14 +28,27 @@ def save_jpeg(path: Path, pixels: np.ndarray, orientation: int | None = None, fo
     return path
 
 
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_rgb16(path: Path, pixels: np.ndarray) -> Path:
+    """A 16-bit-per-channel RGB PNG (Pillow cannot write one), from an HxWx3 uint16 array."""
+    height, width = pixels.shape[:2]
+    big_endian = pixels.astype(">u2")
+    rows = b"".join(b"\0" + big_endian[y].tobytes() for y in range(height))  # filter 0 per row
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    chunks = _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(rows)) + _png_chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
+    return path
+
+
 def png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG that claims a size in its header but holds no pixel data (a cheap decompression bomb)."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\0" * 16)  # a few bytes of pixel data: far from what the header promises
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    chunks = _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
     return path
 
 

@@ -6,6 +6,8 @@ from PIL import Image
 
 from addon.depth import DepthError, ImageError, load_depth_file, write_depth_file
 
+from .helpers import png_header_only
+
 RAMP = np.linspace(0.0, 1.0, 48 * 64, dtype=np.float32).reshape(48, 64)
 
 
@@ -85,6 +87,7 @@ def test_bad_depth_files_are_refused_naming_the_file(tmp_path):
     (tmp_path / "empty.exr").write_bytes(b"")
     (tmp_path / "corrupt.exr").write_bytes(b"v/1\x01" + b"\0" * 64)
     np.save(tmp_path / "tiny.npy", np.zeros((1, 1), np.float32))
+    png_header_only(tmp_path / "huge.png", 30000, 30000)
     for name, reason in [
         ("cube.npy", "not an HxW depth map"),
         ("objects.npy", "not a readable .npy"),
@@ -92,6 +95,7 @@ def test_bad_depth_files_are_refused_naming_the_file(tmp_path):
         ("empty.exr", "empty"),
         ("corrupt.exr", "not a readable EXR"),
         ("tiny.npy", "at least"),
+        ("huge.png", "megapixel limit"),
         ("missing.npy", "does not exist"),
     ]:
         with pytest.raises(ImageError, match=reason) as caught:

@@ -1,5 +1,6 @@
 """tools/depth_solve.py as a user runs it: a subprocess on a folder of good and bad photos."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -41,48 +42,67 @@ def test_mixed_folder_writes_good_lists_bad_and_exits_1(tmp_path, mixed_folder, 
     run = depth_solve(mixed_folder, "--out", out, "--model-file", tiny_model_path)
     assert run.returncode == 1, run.stderr
     written = sorted(p.name for p in out.iterdir())
-    assert written == sorted(name.rsplit(".", 1)[0] + "_depth.png" for name in GOOD)
+    assert written == sorted(name.rsplit(".", 1)[0] + ".png" for name in GOOD)
     failures = [line for line in run.stderr.splitlines() if line.startswith("failed:")]
     assert len(failures) == 3
     for bad in ("corrupt.jpg", "empty.png", "huge.png"):
         assert sum(bad in line for line in failures) == 1
     assert "3 depth maps written" in run.stdout and "3 inputs failed" in run.stdout
-    depth = load_depth_file(out / "a_depth.png")
+    depth = load_depth_file(out / "a.png")
     assert depth.shape == (120, 200) and depth[:, :90].max() < 0.05 and depth[:, 110:].min() > 0.95
 
 
 def test_existing_outputs_are_kept_without_overwrite(tmp_path, mixed_folder, tiny_model_path):
     out = tmp_path / "depth"
     out.mkdir()
-    (out / "a_depth.png").write_bytes(b"keep me")
+    (out / "a.png").write_bytes(b"keep me")
     good_only = [mixed_folder / name for name in GOOD]
     run = depth_solve(*good_only, "--out", out, "--model-file", tiny_model_path)
     assert run.returncode == 1
-    assert (out / "a_depth.png").read_bytes() == b"keep me"
+    assert (out / "a.png").read_bytes() == b"keep me"
     assert "already exists" in run.stderr and "--overwrite" in run.stderr
     run = depth_solve(*good_only, "--out", out, "--model-file", tiny_model_path, "--overwrite")
     assert run.returncode == 0, run.stderr
-    assert load_depth_file(out / "a_depth.png").shape == (120, 200)
-    assert sorted(p.name for p in out.iterdir()) == sorted(n.rsplit(".", 1)[0] + "_depth.png" for n in GOOD)
+    assert load_depth_file(out / "a.png").shape == (120, 200)
+    assert sorted(p.name for p in out.iterdir()) == sorted(n.rsplit(".", 1)[0] + ".png" for n in GOOD)
 
 
 @pytest.mark.parametrize("fmt", ["exr", "npy"])
 def test_float_formats_and_dynamic_model(tmp_path, mixed_folder, test_models_dir, fmt):
     out = tmp_path / "depth"
     run = depth_solve(mixed_folder / "a.jpg", "--out", out, "--model-file",
-                      test_models_dir / "tiny_dynamic.onnx", "--format", fmt)
+                      test_models_dir / "tiny_dynamic.onnx", "--format", fmt, "--jobs", "1")
     assert run.returncode == 0, run.stderr
-    depth = load_depth_file(out / f"a_depth.{fmt}")
+    depth = load_depth_file(out / f"a.{fmt}")
     assert depth.dtype == np.float32 and depth.shape == (120, 200)
 
 
 def test_same_output_name_twice_fails_the_second(tmp_path, tiny_model_path):
     save_jpeg(tmp_path / "x.jpg", split_photo(64, 64))
     shutil.copy(tmp_path / "x.jpg", tmp_path / "x.jpeg")
-    run = depth_solve(tmp_path / "x.jpg", tmp_path / "x.jpeg", "--out", tmp_path / "out", "--model-file", tiny_model_path)
+    run = depth_solve(
+        tmp_path / "x.jpg", tmp_path / "x.jpeg", "--out", tmp_path / "out", "--model-file", tiny_model_path
+    )
     assert run.returncode == 1
     assert "which \"x.jpg\" also writes" in run.stderr
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["x_depth.png"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["x.png"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_progress_bar_on_a_terminal_only(tmp_path, mixed_folder, tiny_model_path):
+    import pty
+
+    controller, terminal = pty.openpty()
+    args = [sys.executable, str(REPO_ROOT / "tools" / "depth_solve.py"), str(mixed_folder / "a.jpg"),
+            "--out", str(tmp_path / "out"), "--model-file", str(tiny_model_path)]
+    with subprocess.Popen(args, stderr=terminal, stdout=subprocess.DEVNULL, cwd=REPO_ROOT) as process:
+        os.close(terminal)
+        assert process.wait(timeout=120) == 0
+    shown = os.read(controller, 4096).decode()
+    os.close(controller)
+    assert "[##############################] 1/1 a.jpg" in shown
+    assert "[#" not in depth_solve(mixed_folder / "a.jpg", "--out", tmp_path / "out2",
+                                   "--model-file", tiny_model_path).stderr
 
 
 def test_usage_errors_exit_2(tmp_path, tiny_model_path):
@@ -91,7 +111,19 @@ def test_usage_errors_exit_2(tmp_path, tiny_model_path):
     assert depth_solve(empty, "--out", tmp_path / "out", "--model-file", tiny_model_path).returncode == 2
     assert depth_solve(empty, "--out", tmp_path / "out", "--format", "jpg").returncode == 2
     assert depth_solve("--out", tmp_path / "out").returncode == 2
+    assert depth_solve(empty, "--out", tmp_path / "out", "--jobs", "0").returncode == 2
     save_jpeg(tmp_path / "x.jpg", split_photo(64, 64))
     run = depth_solve(tmp_path / "x.jpg", "--out", tmp_path / "out", "--models-dir", empty)
     assert run.returncode == 2 and "not installed" in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_output_that_would_replace_an_input_photo_is_refused(tmp_path, tiny_model_path):
+    save_jpeg(tmp_path / "keep.jpg", split_photo(64, 64))
+    photo = tmp_path / "keep.png"
+    photo.write_bytes((tmp_path / "keep.jpg").read_bytes())  # a photo whose depth map would share its name
+    before = photo.read_bytes()
+    run = depth_solve(photo, "--out", tmp_path, "--model-file", tiny_model_path, "--overwrite")
+    assert run.returncode == 1
+    assert "would replace an input photo" in run.stderr
+    assert photo.read_bytes() == before

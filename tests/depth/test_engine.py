@@ -2,7 +2,10 @@
 progress/cancel, run counting, and every broken model refused with an error naming the file."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,12 +16,13 @@ from addon.depth import (
     ImageError,
     ModelError,
     estimate_depth,
+    inference,
     inference_run_count,
     models,
 )
 from addon.depth.engine import WORKING_MAX_SIZE
 
-from .helpers import save_jpeg, split_photo
+from .helpers import REPO_ROOT, save_jpeg, split_photo
 
 
 def test_split_photo_gives_far_left_near_right(split_jpeg, tiny_model_path):
@@ -141,3 +145,19 @@ def test_custom_normalisation_from_metadata_sidecar_and_defaults(tmp_path, test_
     (tmp_path / "with_sidecar.onnx.json").write_text('{"mean": [1, 2]}')
     with pytest.raises(ModelError, match="three numbers"):
         DepthEstimator(model_path=copy)
+
+
+def test_importing_the_engine_loads_neither_onnxruntime_nor_bpy():
+    code = "import sys, addon.depth; print(sorted({'onnxruntime', 'bpy', 'onnx'} & set(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    assert run.stdout.strip() == "[]"
+
+
+def test_sessions_are_cached_until_the_model_file_changes(tmp_path, tiny_model_path):
+    copy = shutil.copy(tiny_model_path, tmp_path / "cached.onnx")
+    first = inference.load_session(copy)
+    assert inference.load_session(copy) is first
+    assert inference.load_session(copy, "CPU") is not first  # cached per device too
+    os.utime(copy, ns=(1, 1))
+    assert inference.load_session(copy) is not first
+    assert not inference.accelerator_available("CPU")

@@ -19,13 +19,14 @@ class ModelServer(http.server.BaseHTTPRequestHandler):
     """Serves PAYLOAD at any path, honours Range, and can cut the first responses short."""
 
     cut_next = 0  # how many upcoming full responses stop half way
+    honour_range = True
     ranges: list = []
 
     def do_GET(self):
         start = 0
         header = self.headers.get("Range")
         type(self).ranges.append(header)
-        if header:
+        if header and self.honour_range:
             start = int(header.removeprefix("bytes=").rstrip("-"))
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}")
@@ -47,9 +48,9 @@ class ModelServer(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    ModelServer.cut_next, ModelServer.ranges = 0, []
+    ModelServer.cut_next, ModelServer.honour_range, ModelServer.ranges = 0, True, []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ModelServer)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
@@ -93,6 +94,21 @@ def test_partial_file_from_an_earlier_run_is_resumed(tmp_path, server):
     (tmp_path / "models" / "test_model.onnx.part").write_bytes(PAYLOAD[:1000])
     assert _run(tmp_path, _registry(tmp_path, server, PAYLOAD_SHA)) == 0
     assert ModelServer.ranges == ["bytes=1000-"]
+    assert (tmp_path / "models" / "test_model.onnx").read_bytes() == PAYLOAD
+
+
+def test_server_without_range_support_restarts_the_download(tmp_path, server):
+    ModelServer.honour_range = False
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "test_model.onnx.part").write_bytes(b"stale bytes from another file")
+    assert _run(tmp_path, _registry(tmp_path, server, PAYLOAD_SHA)) == 0
+    assert (tmp_path / "models" / "test_model.onnx").read_bytes() == PAYLOAD
+
+
+def test_installed_file_with_wrong_hash_is_replaced(tmp_path, server):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "test_model.onnx").write_bytes(b"corrupt model")
+    assert _run(tmp_path, _registry(tmp_path, server, PAYLOAD_SHA)) == 0
     assert (tmp_path / "models" / "test_model.onnx").read_bytes() == PAYLOAD
 
 

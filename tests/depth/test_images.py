@@ -9,7 +9,7 @@ from PIL import Image
 from addon.depth import ImageError, load_photo, read_photo_info
 from addon.depth.images import MAX_PHOTO_PIXELS
 
-from .helpers import png_header_only, save_jpeg, split_photo
+from .helpers import png_header_only, png_rgb16, save_jpeg, split_photo
 
 
 def corner_photo() -> np.ndarray:
@@ -63,7 +63,7 @@ def _save(path, image, **options):
         ("grey_alpha.png", lambda: Image.new("LA", (20, 10), (90, 255)), (90, 90, 90)),
         ("grey.png", lambda: Image.new("L", (20, 10), 77), (77, 77, 77)),
         ("bilevel.png", lambda: Image.new("1", (20, 10), 1), (255, 255, 255)),
-        ("palette.png", lambda: Image.new("RGB", (20, 10), (200, 0, 0)).convert("P", palette=Image.Palette.ADAPTIVE), (200, 0, 0)),
+        ("palette.png", lambda: Image.new("RGB", (20, 10), (200, 0, 0)).quantize(4), (200, 0, 0)),
         ("grey16.png", lambda: Image.fromarray(np.full((10, 20), 65535 // 2, np.uint16)), (128, 128, 128)),
         ("rgb.tif", lambda: Image.new("RGB", (20, 10), (1, 2, 250)), (1, 2, 250)),
         ("grey16.tif", lambda: Image.fromarray(np.full((10, 20), 65535, np.uint16)), (255, 255, 255)),
@@ -78,6 +78,12 @@ def test_pixel_formats_load_as_rgb8(tmp_path, file_name, make, expected_rgb):
     pixels = load_photo(path)
     assert pixels.dtype == np.uint8 and pixels.shape == (10, 20, 3)
     assert np.abs(pixels.astype(int) - expected_rgb).max() <= 3
+
+
+def test_16_bit_rgb_png_keeps_its_high_byte(tmp_path):
+    pixels = np.zeros((10, 20, 3), np.uint16)
+    pixels[..., 0], pixels[..., 1] = 65535, 32768
+    assert tuple(load_photo(png_rgb16(tmp_path / "rgb16.png", pixels))[0, 0]) == (255, 128, 0)
 
 
 def test_palette_with_transparency_loads(tmp_path):
