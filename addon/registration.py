@@ -1,4 +1,5 @@
-"""Registers the add-on's classes, the object property group and the menu entry, and removes them again.
+"""Registers the add-on's classes, the object property group, the menu entry and the asset library, and
+removes them again.
 
 Classes are registered in the order of `classes` (property groups before what points to them) and
 unregistered in reverse, so register()/unregister() can run any number of times in one session.
@@ -8,7 +9,7 @@ import bpy
 
 from . import preferences, properties
 from .operators import add_photo, reestimate
-from .ui import menus, sidebar
+from .ui import asset_library, menus, sidebar
 
 classes = (
     preferences.MonocularPhotoPreferences,
@@ -24,9 +25,11 @@ def register():
         bpy.utils.register_class(cls)
     properties.register_object_property()
     bpy.types.VIEW3D_MT_mesh_add.append(menus.draw_add_mesh_entry)
+    asset_library.add_asset_library()
 
 
 def unregister():
+    asset_library.remove_asset_library()
     bpy.types.VIEW3D_MT_mesh_add.remove(menus.draw_add_mesh_entry)
     properties.unregister_object_property()
     for cls in reversed(classes):

@@ -1,5 +1,7 @@
 """Registration, preferences, the N-panel's inputs and the menu entry, with real bpy."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -8,7 +10,7 @@ bpy = pytest.importorskip("bpy")
 import addon_utils  # noqa: E402
 
 import addon  # noqa: E402
-from addon import node_group, preferences  # noqa: E402
+from addon import node_group, paths, preferences  # noqa: E402
 from addon.depth import DEFAULT_MODEL_ID, models  # noqa: E402
 from addon.registration import classes  # noqa: E402
 from addon.ui import menus, sidebar  # noqa: E402
@@ -27,12 +29,19 @@ def handler_counts():
     return {name: len(functions) for name, functions in handlers.items() if isinstance(functions, list)}
 
 
+def node_asset_libraries():
+    """Asset libraries (user preferences) that list the bundled node-group folder."""
+    libraries = bpy.context.preferences.filepaths.asset_libraries
+    return [library for library in libraries if Path(library.path) == paths.NODE_ASSETS_DIR]
+
+
 def assert_unregistered():
     for cls in classes:
         assert not cls.is_registered, cls.__name__
     assert not hasattr(bpy.types, "MESH_OT_monocular_photo_add")
     assert "monocular_photo" not in bpy.types.Object.bl_rna.properties
     assert add_mesh_menu_entries() == []
+    assert node_asset_libraries() == []
 
 
 def test_register_unregister_five_times_leaks_nothing():
@@ -44,11 +53,36 @@ def test_register_unregister_five_times_leaks_nothing():
             assert all(cls.is_registered for cls in classes)
             assert "monocular_photo" in bpy.types.Object.bl_rna.properties
             assert len(add_mesh_menu_entries()) == 1
+            assert len(node_asset_libraries()) == 1
             assert hasattr(bpy.types, "MESH_OT_monocular_photo_add")
         finally:
             addon.unregister()
         assert_unregistered()
     assert handler_counts() == handlers
+
+
+def test_node_group_is_an_asset_in_a_library_while_enabled():
+    addon.register()
+    try:
+        (library,) = node_asset_libraries()
+        assert library.name == "Monocular Photo"
+        assert library.import_method in {'APPEND_REUSE', 'PACK'}  # reuse, not duplicate (4.x / 5.x names)
+        with bpy.data.libraries.load(str(paths.NODE_ASSET_BLEND), assets_only=True) as (data_from, _data_to):
+            assert node_group.GROUP_NAME in data_from.node_groups
+    finally:
+        addon.unregister()
+    assert node_asset_libraries() == []
+
+
+def test_a_library_the_user_made_for_the_folder_is_left_alone():
+    libraries = bpy.context.preferences.filepaths.asset_libraries
+    user_library = libraries.new(name="My Nodes", directory=str(paths.NODE_ASSETS_DIR))
+    try:
+        addon.register()
+        addon.unregister()
+        assert [library.name for library in node_asset_libraries()] == ["My Nodes"]
+    finally:
+        libraries.remove(user_library)
 
 
 def test_preferences_defaults_when_not_enabled():
