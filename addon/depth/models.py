@@ -71,7 +71,8 @@ class ModelSpec:
 
     def locate(self, search_dirs=()) -> Path:
         """Like `find_file`, but raises ModelError saying where it looked or which file failed its hash check."""
-        candidates = [Path(folder) / self.file_name for folder in (*search_dirs, MODELS_DIR)]
+        folders = dict.fromkeys(Path(folder) for folder in (*search_dirs, MODELS_DIR))  # once each, in order
+        candidates = [folder / self.file_name for folder in folders]
         mismatched = []
         for candidate in candidates:
             if not candidate.is_file():

@@ -39,6 +39,9 @@ def test_unknown_and_missing_models_say_what_to_do(tmp_path):
     with pytest.raises(ModelError, match="not installed; download it from https://github.com/isl-org/MiDaS"):
         spec.locate([tmp_path])
     assert spec.find_file([tmp_path]) is None
+    with pytest.raises(ModelError) as missing:
+        spec.locate([tmp_path, models.MODELS_DIR])  # a caller passing the bundled folder too
+    assert str(missing.value).count(str(models.MODELS_DIR)) == 1
 
 
 def test_registry_file_with_wrong_hash_is_never_used(tmp_path, split_jpeg, tiny_model_path):
