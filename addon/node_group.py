@@ -14,7 +14,7 @@ import bpy
 
 GROUP_NAME = "Monocular Photo"
 # Bump when the group changes: photo objects made by an older add-on keep their own copy of the group.
-GROUP_VERSION = 1
+GROUP_VERSION = 2
 VERSION_PROPERTY = "monocular_photo_version"
 UV_MAP_NAME = "UVMap"
 # The mesh reaches this fraction of the frame beyond each edge of the photo (showing the edge pixels), so that
@@ -230,12 +230,27 @@ def _build_nodes(b: _Builder):
     # Tearing: a face is torn when its farthest corner is more than (1 + threshold) times its nearest.
     b.next_column()
     distance = b.separate("Distance", position)[2]
+    # The corners' vertices. Mesh Grid numbers vertices column by column (rows = Vertices Y), and face f of
+    # column x = floor(f / (rows - 1)) has corners v, v + rows, v + rows + 1, v + 1 with v = f + x: cheaper
+    # than looking them up in the topology. Math nodes compute in float, exact for indices up to 2^24;
+    # larger grids use the topology lookup.
+    face_index = b.out("GeometryNodeInputIndex", "Face Index")
+    face_column = b.math("Face Column", "FLOOR", b.math(
+        "Face Column Fraction", "DIVIDE", face_index, b.math("Faces Per Column", "SUBTRACT", vertices_y, 1.0)))
+    first_vertex = b.math("First Corner Vertex", "ADD", face_index, face_column)
+    rows_plus_one = b.math("Rows Plus One", "ADD", vertices_y, 1.0)
+    computed_indices = (first_vertex, b.math("Corner 1 Vertex Sum", "ADD", first_vertex, vertices_y),
+                        b.math("Corner 2 Vertex Sum", "ADD", first_vertex, rows_plus_one),
+                        b.math("Corner 3 Vertex Sum", "ADD", first_vertex, 1.0))
+    index_is_exact = b.math("Exact Vertex Sums", "LESS_THAN", b.math(
+        "Grid Vertex Count", "MULTIPLY", vertices_x, vertices_y), 2.0**24 + 0.5)
     corner_distances = []
     for corner in range(4):
         corner_index = b.out("GeometryNodeCornersOfFace", f"Corner {corner}", [("Sort Index", corner)],
                              output="Corner Index")
-        vertex_index = b.out("GeometryNodeVertexOfCorner", f"Corner {corner} Vertex", [("Corner Index", corner_index)],
-                             output="Vertex Index")
+        looked_up = b.out("GeometryNodeVertexOfCorner", f"Corner {corner} Vertex Lookup",
+                          [("Corner Index", corner_index)], output="Vertex Index")
+        vertex_index = b.switch(f"Corner {corner} Vertex", index_is_exact, looked_up, computed_indices[corner], "INT")
         # Looked up on the point domain: reading the distance on corners would first copy it to every corner.
         corner_distances.append(b.out("GeometryNodeFieldAtIndex", f"Corner {corner} Depth",
                                       [("Index", vertex_index), ("Value", distance)], output="Value",
@@ -247,42 +262,39 @@ def _build_nodes(b: _Builder):
     tear_limit = b.math("Tear Limit", "MULTIPLY", nearest, b.math("Tear Ratio", "ADD", b.input(TEAR_THRESHOLD), 1.0))
     jumps = b.out("FunctionNodeCompare", "Depth Jumps", [("A", farthest), ("B", tear_limit)], output="Result",
                   data_type="FLOAT", operation="GREATER_THAN")
-    # Captured once: Separate Geometry would evaluate the field again for each of its two outputs.
+    # Captured once: deleting the torn faces and copying them would each evaluate the field again.
     capture = b.capture("Capture Torn", "FACE", surface, "Torn", "BOOLEAN", jumps)
-    split = b.node("GeometryNodeSeparateGeometry", "Split Torn Faces", [
-        ("Geometry", _socket(capture.outputs, "Geometry")), ("Selection", _socket(capture.outputs, "Torn"))],
-        domain="FACE")
+    captured, torn = _socket(capture.outputs, "Geometry"), _socket(capture.outputs, "Torn")
+    intact = b.out("GeometryNodeDeleteGeometry", "Delete Torn Faces", [("Geometry", captured), ("Selection", torn)],
+                   domain="FACE", mode="ALL")
 
     # A torn face becomes 2x2 separate patches, each flat at the distance of the corner it touches: seen from
     # the camera they still cover the whole face, each side of the tear showing its half of the pixels.
+    # Copy k of a torn face (its own four points) becomes the patch of its corner k: every point moves halfway
+    # to that corner on the frame (the corner stays, its neighbours become edge midpoints, the opposite corner
+    # the centre) and takes its distance. Copying only the torn faces and deleting them from the grid is
+    # cheaper than separating, subdividing and splitting them.
     b.next_column()
-    quartered = b.out("GeometryNodeSubdivideMesh", "Quarter Torn Faces",
-                      [("Mesh", _socket(split.outputs, "Selection")), ("Level", 1)])
-    patches = b.out("GeometryNodeSplitEdges", "Separate Patches", [("Mesh", quartered)])
-    # After the split every point has one face, so the face centre read back on points is its patch's centre.
-    patch_center = b.out("GeometryNodeFieldOnDomain", "Patch Center", [("Value", position)], output="Value",
-                         domain="FACE", data_type="FLOAT_VECTOR")
-    # The grid corner nearest to the patch centre is the one the patch touches.
-    grid_cell = b.combine("Grid Cell", b.math("Cell Width", "DIVIDE", grid_width, b.math(
-        "Steps X", "SUBTRACT", vertices_x, 1.0)), b.math("Cell Height", "DIVIDE", grid_height, b.math(
-        "Steps Y", "SUBTRACT", vertices_y, 1.0)))
-    grid_half = b.combine("Grid Half Size", b.math("Half Grid Width", "MULTIPLY", grid_width, 0.5),
-                          b.math("Half Grid Height", "MULTIPLY", grid_height, 0.5))
-    cell_index = b.vector_math("Patch Cell Index", "DIVIDE", b.vector_math(
-        "Patch From Grid Corner", "ADD", patch_center, grid_half), grid_cell)
-    nearest_index = b.vector_math("Nearest Grid Index", "FLOOR", b.vector_math(
-        "Round Grid Index", "ADD", cell_index, (0.5, 0.5, 0.0)))
-    corner_point = b.vector_math("Patch Corner", "SUBTRACT", b.vector_math(
-        "Patch Corner From Grid Corner", "MULTIPLY", nearest_index, grid_cell), grid_half)
-    corner_uv = uv_of("Patch Corner UV", corner_point)
-    patch_x, patch_y, _ = b.separate("Patch Point", position)
+    copies = b.node("GeometryNodeDuplicateElements", "Copy Torn Faces",
+                    [("Geometry", captured), ("Selection", torn), ("Amount", 4)], domain="FACE")
+    patch_corner = b.out("GeometryNodeCornersOfFace", "Patch Corner",
+                         [("Sort Index", _socket(copies.outputs, "Duplicate Index"))], output="Corner Index")
+    patch_corner_vertex = b.out("GeometryNodeVertexOfCorner", "Patch Corner Vertex",
+                                [("Corner Index", patch_corner)], output="Vertex Index")
+    patch_corner_point = b.out("GeometryNodeFieldAtIndex", "Patch Corner Point", [
+        ("Index", patch_corner_vertex), ("Value", position)], output="Value", domain="POINT", data_type="FLOAT_VECTOR")
+    # Looked up per copy, then read on its points: after copying, every point has exactly one face.
+    corner_point = b.out("GeometryNodeFieldOnDomain", "Patch Corner On Points", [("Value", patch_corner_point)],
+                         output="Value", domain="FACE", data_type="FLOAT_VECTOR")
+    corner_distance = b.separate("Patch Corner Distance", corner_point)[2]
+    patch_point = b.vector_math("Patch Point", "MULTIPLY_ADD", b.vector_math(
+        "Patch Point Sum", "ADD", position, corner_point), (0.5, 0.5, 0.0), b.combine("Patch Depth", z=corner_distance))
     flat_patches = b.out("GeometryNodeSetPosition", "Flatten Patches", [
-        ("Geometry", patches),
-        ("Position", b.combine("Patch Frame Point", patch_x, patch_y, distance_at("Patch Depth", corner_uv)))])
+        ("Geometry", _socket(copies.outputs, "Geometry")), ("Position", patch_point)])
     joined = b.node("GeometryNodeJoinGeometry", "Join")
     # Join takes a multi-input socket: the torn patches first, the intact faces second.
     b.tree.links.new(flat_patches, joined.inputs[0])
-    b.tree.links.new(_socket(split.outputs, "Inverted"), joined.inputs[0])
+    b.tree.links.new(intact, joined.inputs[0])
     # A threshold of 0 turns tearing off, and the switch skips its cost.
     tearing_on = b.math("Tearing On", "GREATER_THAN", b.input(TEAR_THRESHOLD), 0.0)
     torn_surface = b.switch("Tearing", tearing_on, surface, _socket(joined.outputs, "Geometry"), "GEOMETRY")

@@ -154,6 +154,22 @@ def depth_image(obj):
     return modifier_input(photo_modifier(obj), node_group.DEPTH_IMAGE)
 
 
+def photo_image(obj):
+    """The photo's image datablock (the one the photo object's material shows), or None.
+
+    It may be packed (an EXIF-rotated photo, one Blender cannot read, or the "pack photo" option), so it can
+    stand in for a photo file that has moved.
+    """
+    modifier = photo_modifier(obj)
+    material = modifier_input(modifier, node_group.MATERIAL) if modifier is not None else None
+    if material is None or material.node_tree is None:
+        return None
+    for node in material.node_tree.nodes:
+        if node.bl_idname == "ShaderNodeTexImage" and node.image is not None:
+            return node.image
+    return None
+
+
 def modifier_input_property(modifier, name):
     """(data, property path) of the modifier's value for group input `name`, e.g. for `layout.prop(*...)`.
 
@@ -196,12 +212,17 @@ def _load_photo_image(photo_path: Path, pack: bool):
     """The photo as an image datablock; packed and oriented when the file has an EXIF rotation.
 
     Blender ignores EXIF orientation when it loads a file, so a rotated photo is read by the depth engine,
-    which applies the orientation, and stored as packed pixels.
+    which applies the orientation, and stored as packed pixels. So is a photo Blender reads as an empty
+    image (Blender 5.x does with some formats Pillow reads, e.g. GIF).
     """
     oriented_pixels = _oriented_pixels(photo_path)
     if oriented_pixels is not None:
         return _new_packed_photo(photo_path.name, oriented_pixels)
     image = bpy.data.images.load(str(photo_path), check_existing=False)
+    # Reading the size decodes the photo: checked only for formats Blender does not list as its own.
+    if photo_path.suffix.lower() not in bpy.path.extensions_image and tuple(image.size) == (0, 0):
+        bpy.data.images.remove(image)
+        return _new_packed_photo(photo_path.name, load_photo(photo_path))
     if pack:
         image.pack()
     elif bpy.data.filepath:
@@ -321,6 +342,10 @@ def _new_camera(context, obj, settings: PhotoObjectSettings, photo_size, created
         else:
             render.resolution_x, render.resolution_y = max(1, round(longer_side * width / height)), longer_side
         render.pixel_aspect_x = render.pixel_aspect_y = 1.0
+        # The photo is display-referred already: AgX/Filmic would tone-map it again, and the render from
+        # this camera would no longer reproduce it.
+        scene.view_settings.view_transform = "Standard"
+        scene.view_settings.look = "None"
     return camera
 
 

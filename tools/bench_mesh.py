@@ -4,9 +4,12 @@ The old way is a plane subdivided to the same vertex count plus a Displace modif
 image. Both are timed by re-evaluating the object's modifier stack in the depsgraph (median of several
 runs): ours with its default edge tearing and with tearing off ("no-tear", threshold 0), the old stack
 (which never tears). A live-input change (depth scale) at resolution 512 is timed the same way, including
-setting the input.
+setting the input. Last, Add > Mesh > Monocular Photo end to end (bpy.ops.mesh.monocular_photo_add, then the
+first evaluation) against the depth engine alone (addon.depth.estimate_depth) on the same 12 MP photo, with
+the architecture-faithful MiDaS v2.1 small model with random weights (tools/make_bench_model.py; built into
+build/bench/ when missing, as tools/bench_depth.py does).
 
-    .venv/bpy52/bin/python tools/bench_mesh.py [--repeats 7]
+    .venv/bpy52/bin/python tools/bench_mesh.py [--repeats 7] [--operator-repeats 5]
 """
 
 import argparse
@@ -21,13 +24,19 @@ import bmesh  # noqa: I001  (bmesh exists only once bpy is imported)
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "tools"))
 
-from addon import node_group, photo_object, properties  # noqa: E402
-from addon.depth import DepthResult  # noqa: E402
+import addon  # noqa: E402
+from addon import node_group, photo_object  # noqa: E402
+from addon.depth import DepthResult, estimate_depth  # noqa: E402
 
 PHOTO_SIZE = (1536, 1024)  # width, height of the synthetic photo and its depth map
 LIVE_CHANGE_TARGET_MS = 100.0
+BENCH_DIR = REPO_ROOT / "build" / "bench"  # shared with tools/bench_depth.py
+BENCH_MODEL = BENCH_DIR / "midas_v21_small_random.onnx"
+BENCH_PHOTO_SIZE = (4032, 3024)  # 12 MP
 
 
 def synthetic_depth(width, height):
@@ -85,15 +94,60 @@ def old_stack_object(columns, rows, depth_image):
     return obj
 
 
+def operator_inputs(work: Path):
+    """The bench model (built when missing) and a synthetic 12 MP JPEG photo in `work`."""
+    if not BENCH_MODEL.exists():
+        import onnx
+
+        import make_bench_model
+
+        BENCH_MODEL.parent.mkdir(parents=True, exist_ok=True)
+        temporary = BENCH_MODEL.with_suffix(".tmp")
+        onnx.save(make_bench_model.build()[0], temporary)
+        temporary.replace(BENCH_MODEL)
+    width, height = BENCH_PHOTO_SIZE
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    pixels = np.stack([x / width, y / height, 0.5 + 0.5 * np.sin(x / 200) * np.cos(y / 150)], axis=2) * 255
+    photo = work / "photo_12mp.jpg"
+    Image.fromarray(pixels.astype(np.uint8)).save(photo, quality=90)
+    return BENCH_MODEL, photo
+
+
+def operator_medians(photo, model, repeats):
+    """Median times of the add operator end to end (depth, object, first evaluation) and of the depth
+    engine alone on the same photo and model, measured in turns after one warm-up of each."""
+    def run_operator():
+        start = time.perf_counter()
+        bpy.ops.mesh.monocular_photo_add(filepath=str(photo), model_filepath=str(model))
+        bpy.context.evaluated_depsgraph_get().update()
+        elapsed = (time.perf_counter() - start) * 1000.0
+        for obj in list(bpy.context.selected_objects) + [bpy.context.scene.camera]:
+            if obj is not None:
+                bpy.data.objects.remove(obj)
+        bpy.context.scene.camera = None
+        return elapsed
+
+    def run_engine():
+        start = time.perf_counter()
+        estimate_depth(photo, model_path=model)
+        return (time.perf_counter() - start) * 1000.0
+
+    run_operator(), run_engine()
+    operator_times, engine_times = [], []
+    for _ in range(repeats):
+        operator_times.append(run_operator())
+        engine_times.append(run_engine())
+    return statistics.median(operator_times), statistics.median(engine_times)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--operator-repeats", type=int, default=5)
     args = parser.parse_args()
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    for cls in properties.classes:
-        bpy.utils.register_class(cls)
-    properties.register_object_property()
+    addon.register()
 
     width, height = PHOTO_SIZE
     photo_path = Path(tempfile.mkdtemp()) / "photo.png"
@@ -140,6 +194,12 @@ def main():
     verdict = "ok" if live_ms < LIVE_CHANGE_TARGET_MS else "over target"
     print(f"live input change (depth scale) at 512: {live_ms:.1f} ms (target < {LIVE_CHANGE_TARGET_MS:.0f} ms: "
           f"{verdict}; ratio to target {live_ms / LIVE_CHANGE_TARGET_MS:.2f})")
+
+    model, photo = operator_inputs(photo_path.parent)
+    operator_ms, engine_ms = operator_medians(photo, model, args.operator_repeats)
+    print(f"add operator end to end ({BENCH_PHOTO_SIZE[0]}x{BENCH_PHOTO_SIZE[1]} JPEG, {model.name}, "
+          f"median of {args.operator_repeats}): {operator_ms:.0f} ms; estimate_depth alone: {engine_ms:.0f} ms; "
+          f"the Blender side adds {operator_ms - engine_ms:.0f} ms (ratio {operator_ms / engine_ms:.2f})")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,6 @@ def configure_render(scene, width):
     scene.cycles.samples = 16
     scene.cycles.use_denoising = False
     scene.cycles.filter_width = 0.5
-    scene.view_settings.view_transform = "Standard"  # the photo is already display-referred
     aspect = scene.render.resolution_y / scene.render.resolution_x
     scene.render.resolution_x, scene.render.resolution_y = width, round(width * aspect)
     scene.render.resolution_percentage = 100

@@ -6,8 +6,10 @@ it, Esc calls `cancel()`, and the Blender data is only touched back in the main 
 """
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from ..depth import DepthResult, estimate_depth, load_depth_file, read_photo_info
 
@@ -21,21 +23,25 @@ class DepthRequest:
     model_path: str = ""  # a user's .onnx file instead of `model`
     device: str = "AUTO"
     search_dirs: tuple[Path, ...] = ()
+    # HxWx3 pixels standing in for a photo file that is gone but still packed in the .blend (re-estimating);
+    # `photo_path` then only names the photo, and requests compare equal by that name.
+    photo_pixels: np.ndarray | None = field(default=None, compare=False)
 
     def run(self, progress=None, cancel=None) -> DepthResult:
         """The depth map for the photo; raises `DepthError` (subclasses) with a one-sentence message."""
-        # Reads only the header: a missing or broken photo is reported before any model or depth file.
-        info = read_photo_info(self.photo_path)
-        if self.depth_path:
-            return DepthResult(
-                depth=load_depth_file(self.depth_path, kind=self.depth_kind),
-                kind=self.depth_kind,
-                model_id="file",
-                photo_size=info.size,
-                focal_length_35mm=info.focal_length_35mm,
-            )
+        if self.photo_pixels is None:
+            # Reads only the header: a missing or broken photo is reported before any model or depth file.
+            info = read_photo_info(self.photo_path)
+            if self.depth_path:
+                return DepthResult(
+                    depth=load_depth_file(self.depth_path, kind=self.depth_kind),
+                    kind=self.depth_kind,
+                    model_id="file",
+                    photo_size=info.size,
+                    focal_length_35mm=info.focal_length_35mm,
+                )
         return estimate_depth(
-            self.photo_path,
+            self.photo_path if self.photo_pixels is None else self.photo_pixels,
             model=None if self.model_path else self.model,
             model_path=self.model_path or None,
             device=self.device,

@@ -100,6 +100,31 @@ def test_rotated_photo_is_stored_upright(factory_scene, tmp_path):
     assert rows[-1].mean() > 0.9 and rows[0].mean() < 0.1  # Blender's last row is the top
 
 
+def test_photo_blender_reads_as_empty_is_packed_from_its_pixels(factory_scene, tmp_path):
+    """Blender 5.x loads some formats Pillow reads (e.g. GIF) as a 0x0 image; the photo must still show."""
+    pixels = np.zeros((16, 32, 3), dtype=np.uint8)
+    pixels[:4] = 255  # top rows white
+    path = tmp_path / "photo.gif"
+    Image.fromarray(pixels).save(path)
+    images_before = set(bpy.data.images)
+    obj = photo_object.create_photo_object(bpy.context, path, depth_result(smooth_depth(32, 16)), PhotoObjectSettings())
+    photo = photo_object.photo_image(obj)
+    assert tuple(photo.size) == (32, 16)
+    rows = image_values(photo)[..., 0]
+    assert rows[-1].mean() > 0.9 and rows[0].mean() < 0.1  # Blender's last row is the top
+    # No empty image left behind: just the photo and the depth image.
+    assert set(bpy.data.images) - images_before == {photo, photo_object.depth_image(obj)}
+
+
+def test_photo_image_is_the_image_the_material_shows(factory_scene, photo_path):
+    obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(smooth_depth(32, 24)),
+                                           PhotoObjectSettings(pack_photo=True))
+    photo = photo_object.photo_image(obj)
+    assert photo is photo_material(obj).node_tree.nodes["Image Texture"].image
+    assert photo.packed_file is not None and bpy.path.abspath(photo.filepath) == str(photo_path)
+    assert photo_object.photo_image(bpy.data.objects.new("Empty", None)) is None
+
+
 def test_camera_reproduces_the_photo_frame(factory_scene, photo_path):
     settings = PhotoObjectSettings(focal_length=28.0, sensor_width=36.0)
     obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(smooth_depth(32, 24)), settings)
@@ -110,6 +135,7 @@ def test_camera_reproduces_the_photo_frame(factory_scene, photo_path):
     assert (camera.data.lens, camera.data.sensor_width, camera.data.sensor_fit) == (28.0, 36.0, "AUTO")
     render = factory_scene.render
     assert render.resolution_x * 24 == render.resolution_y * 32
+    assert factory_scene.view_settings.view_transform == "Standard"  # no second tone mapping of the photo
 
 
 def test_existing_scene_camera_and_render_settings_are_left_alone(factory_scene, photo_path):
@@ -117,9 +143,11 @@ def test_existing_scene_camera_and_render_settings_are_left_alone(factory_scene,
     factory_scene.collection.objects.link(user_camera)
     factory_scene.camera = user_camera
     factory_scene.render.resolution_x, factory_scene.render.resolution_y = 1000, 1000
+    factory_scene.view_settings.view_transform = "AgX"
     photo_object.create_photo_object(bpy.context, photo_path, depth_result(smooth_depth(32, 24)), PhotoObjectSettings())
     assert factory_scene.camera == user_camera
     assert (factory_scene.render.resolution_x, factory_scene.render.resolution_y) == (1000, 1000)
+    assert factory_scene.view_settings.view_transform != "Standard"
     assert len(bpy.data.cameras) == 2  # the photo's camera is still added, just not made active
 
 
@@ -212,9 +240,7 @@ def test_render_from_the_created_camera_reproduces_the_photo(factory_scene, tmp_
     scene.cycles.use_denoising = False
     scene.cycles.filter_width = 0.01  # every sample at the pixel centre: no blur across pixels
     scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
-    scene.render.dither_intensity = 0.0
-    scene.view_settings.view_transform = "Standard"
-    scene.view_settings.look = "None"
+    scene.render.dither_intensity = 0.0  # the view transform is the add-on's: it set up this camera
     scene.render.image_settings.file_format = "PNG"
     scene.render.image_settings.color_mode = "RGB"
     scene.render.filepath = str(tmp_path / "render.png")

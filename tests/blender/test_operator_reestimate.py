@@ -73,3 +73,38 @@ def test_undo_restores_the_previous_depth(photo_object, tiny_model_path):
     obj = bpy.data.objects[name]  # undo reloads the data: earlier references are stale
     assert obj.monocular_photo.model_id == "file"
     assert np.allclose(np.array(depth_image(obj).pixels[:]), old_pixels)
+
+
+def build_from_half_bright_photo(tmp_path, pack_photo):
+    photo = tmp_path / "moved away.png"
+    pixels = np.zeros((32, 48, 3), dtype=np.uint8)
+    pixels[:, :24] = 255  # left half bright: near for the tiny test model
+    Image.fromarray(pixels).save(photo)
+    depth_file = tmp_path / "flat.npy"
+    np.save(depth_file, np.full((32, 48), 0.5, dtype=np.float32))
+    bpy.ops.mesh.monocular_photo_add(
+        filepath=str(photo), depth_filepath=str(depth_file), add_camera=False, pack_photo=pack_photo
+    )
+    return photo, bpy.context.active_object
+
+
+def test_reestimate_uses_the_packed_photo_when_its_file_is_gone(factory_scene, tmp_path, tiny_model_path):
+    photo, obj = build_from_half_bright_photo(tmp_path, pack_photo=True)
+    photo.unlink()
+
+    assert bpy.ops.object.monocular_photo_reestimate(model_filepath=str(tiny_model_path)) == {'FINISHED'}
+
+    image = depth_image(obj)
+    width, height = image.size
+    near = np.array(image.pixels[:]).reshape(height, width, 4)[::-1, :, 0]  # row 0 at the top
+    assert near[:, : width // 4].mean() > near[:, -width // 4 :].mean() + 0.5  # the bright half is near
+
+
+def test_reestimate_without_the_photo_says_which_file_is_missing(factory_scene, tmp_path, tiny_model_path):
+    photo, obj = build_from_half_bright_photo(tmp_path, pack_photo=False)
+    photo.unlink()
+    old_image = depth_image(obj)
+
+    with pytest.raises(RuntimeError, match="moved away.png"):
+        bpy.ops.object.monocular_photo_reestimate(model_filepath=str(tiny_model_path))
+    assert depth_image(obj) == old_image
