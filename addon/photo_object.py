@@ -315,8 +315,10 @@ def _bundled_node_group():
     # Appending leaves an empty Library datablock for the asset file behind; the group itself is local.
     for library in set(bpy.data.libraries) - libraries_before:
         bpy.data.libraries.remove(library)
-    # An appended copy is the user's data, not an asset this file publishes in "Current File".
+    # An appended copy is the user's data, not an asset this file publishes in "Current File", and it goes
+    # away with its last photo object (the asset file keeps its own copy with a fake user).
     group.asset_clear()
+    group.use_fake_user = False
     return group, True
 
 

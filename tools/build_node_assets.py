@@ -26,10 +26,13 @@ def build(path: Path):
     group.asset_mark()
     group.asset_data.description = group.description
     group.asset_data.author = "Monocular Photo"
+    group.use_fake_user = True
     # Write to a temporary name, then rename: a failed build never leaves a broken asset file behind.
     temporary = path.with_name(path.stem + ".tmp.blend")
     path.parent.mkdir(parents=True, exist_ok=True)
-    bpy.data.libraries.write(str(temporary), {group}, fake_user=True, compress=True)
+    # A whole (empty) file, not bpy.data.libraries.write(): a partial write flags the group as copy/paste
+    # clipboard data, and Blender 5.x then warns about it every time a file that appended it is saved.
+    bpy.ops.wm.save_as_mainfile(filepath=str(temporary), compress=True, copy=True)
     os.replace(temporary, path)
 
 

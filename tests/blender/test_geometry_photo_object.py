@@ -158,8 +158,9 @@ def test_second_object_reuses_the_appended_group(factory_scene, photo_path):
     assert len(bpy.data.node_groups) == 1
     assert len(bpy.data.libraries) == 0  # appending left no empty Library datablock behind
     assert photo_object.photo_modifier(first).node_group == photo_object.photo_modifier(second).node_group
-    # The appended copy does not publish itself as an asset of the user's file.
+    # The appended copy does not publish itself as an asset of the user's file, nor outlive its objects.
     assert bpy.data.node_groups[0].asset_data is None
+    assert not bpy.data.node_groups[0].use_fake_user
 
 
 def test_failure_leaves_nothing_behind(factory_scene, photo_path):
