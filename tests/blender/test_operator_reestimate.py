@@ -12,17 +12,24 @@ from addon.photo_object import depth_image, modifier_input, set_modifier_inputs 
 pytestmark = pytest.mark.blender
 
 
-@pytest.fixture
-def photo_object(factory_scene, tmp_path):
-    """A photo object built from a flat depth file (no model run), with a changed live input."""
-    photo = tmp_path / "photo.png"
+def build_from_half_bright_photo(tmp_path, pack_photo=False, name="photo.png"):
+    """A photo object built from a flat depth file (no model run); returns (photo path, object)."""
+    photo = tmp_path / name
     pixels = np.zeros((32, 48, 3), dtype=np.uint8)
     pixels[:, :24] = 255  # left half bright: near for the tiny test model
     Image.fromarray(pixels).save(photo)
     depth_file = tmp_path / "flat.npy"
     np.save(depth_file, np.full((32, 48), 0.5, dtype=np.float32))
-    bpy.ops.mesh.monocular_photo_add(filepath=str(photo), depth_filepath=str(depth_file), add_camera=False)
-    obj = bpy.context.active_object
+    bpy.ops.mesh.monocular_photo_add(
+        filepath=str(photo), depth_filepath=str(depth_file), add_camera=False, pack_photo=pack_photo
+    )
+    return photo, bpy.context.active_object
+
+
+@pytest.fixture
+def photo_object(factory_scene, tmp_path):
+    """A photo object from a flat depth file, with a changed live input."""
+    _photo, obj = build_from_half_bright_photo(tmp_path)
     set_modifier_inputs(obj.modifiers[0], {node_group.FAR: 20.0})
     return obj
 
@@ -75,21 +82,8 @@ def test_undo_restores_the_previous_depth(photo_object, tiny_model_path):
     assert np.allclose(np.array(depth_image(obj).pixels[:]), old_pixels)
 
 
-def build_from_half_bright_photo(tmp_path, pack_photo):
-    photo = tmp_path / "moved away.png"
-    pixels = np.zeros((32, 48, 3), dtype=np.uint8)
-    pixels[:, :24] = 255  # left half bright: near for the tiny test model
-    Image.fromarray(pixels).save(photo)
-    depth_file = tmp_path / "flat.npy"
-    np.save(depth_file, np.full((32, 48), 0.5, dtype=np.float32))
-    bpy.ops.mesh.monocular_photo_add(
-        filepath=str(photo), depth_filepath=str(depth_file), add_camera=False, pack_photo=pack_photo
-    )
-    return photo, bpy.context.active_object
-
-
 def test_reestimate_uses_the_packed_photo_when_its_file_is_gone(factory_scene, tmp_path, tiny_model_path):
-    photo, obj = build_from_half_bright_photo(tmp_path, pack_photo=True)
+    photo, obj = build_from_half_bright_photo(tmp_path, pack_photo=True, name="moved away.png")
     photo.unlink()
 
     assert bpy.ops.object.monocular_photo_reestimate(model_filepath=str(tiny_model_path)) == {'FINISHED'}
@@ -101,7 +95,7 @@ def test_reestimate_uses_the_packed_photo_when_its_file_is_gone(factory_scene, t
 
 
 def test_reestimate_without_the_photo_says_which_file_is_missing(factory_scene, tmp_path, tiny_model_path):
-    photo, obj = build_from_half_bright_photo(tmp_path, pack_photo=False)
+    photo, obj = build_from_half_bright_photo(tmp_path, name="moved away.png")
     photo.unlink()
     old_image = depth_image(obj)
 
