@@ -239,13 +239,26 @@ def _oriented_pixels(photo_path: Path):
     return load_photo(photo_path)
 
 
+def image_pixels(image) -> np.ndarray:
+    """An image's pixels as HxWx4 float32 with row 0 at the top (Blender stores rows bottom-up)."""
+    width, height = image.size
+    rgba = np.empty(width * height * 4, dtype=np.float32)
+    image.pixels.foreach_get(rgba)
+    return rgba.reshape(height, width, 4)[::-1]
+
+
+def _set_image_pixels(image, rgb):
+    """Fill `image` from HxWx3 (or HxWx1, repeated) float values with row 0 at the top; alpha 1."""
+    height, width = rgb.shape[:2]
+    rgba = np.ones((height, width, 4), dtype=np.float32)
+    rgba[..., :3] = rgb[::-1]
+    image.pixels.foreach_set(rgba.ravel())
+
+
 def _new_packed_photo(name, pixels):
     height, width = pixels.shape[:2]
     image = bpy.data.images.new(name, width, height, alpha=False)
-    rgba = np.ones((height, width, 4), dtype=np.float32)
-    # Blender image rows start at the bottom; numpy row 0 is the top of the photo.
-    rgba[..., :3] = pixels[::-1] / 255.0
-    image.pixels.foreach_set(rgba.ravel())
+    _set_image_pixels(image, pixels / 255.0)
     image.file_format = "PNG"
     image.pack()
     return image
@@ -256,10 +269,7 @@ def _new_depth_image(name, depth: DepthResult):
     values = np.asarray(depth.depth, dtype=np.float32)
     height, width = values.shape
     image = bpy.data.images.new(name, width, height, alpha=False, float_buffer=True, is_data=True)
-    rgba = np.ones((height, width, 4), dtype=np.float32)
-    # Blender image rows start at the bottom; DepthResult row 0 is the top of the photo.
-    rgba[..., :3] = values[::-1, :, None]
-    image.pixels.foreach_set(rgba.ravel())
+    _set_image_pixels(image, values[:, :, None])
     # Packing a generated image writes it in its file format: EXR keeps 32-bit floats.
     image.file_format = "OPEN_EXR"
     image.pack()

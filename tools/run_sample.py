@@ -27,7 +27,7 @@ from mathutils import Matrix  # noqa: E402
 
 import addon  # noqa: E402
 from addon.depth import load_photo, models  # noqa: E402
-from addon.photo_object import depth_image  # noqa: E402
+from addon.photo_object import depth_image, image_pixels  # noqa: E402
 
 SAMPLE_DIR = REPO_ROOT / "tools" / "sample"
 DOLLY_IN = 0.8  # metres the camera travels into the scene over the move
@@ -85,11 +85,7 @@ def render_frame(scene, frame, path):
 
 def depth_shade(obj):
     """The photo object's packed depth image as 0..1 grey, near = bright, row 0 at the top."""
-    image = depth_image(obj)
-    width, height = image.size
-    values = np.empty(width * height * 4, dtype=np.float32)
-    image.pixels.foreach_get(values)
-    values = values[0::4].reshape(height, width)[::-1]  # Blender stores rows bottom-up
+    values = image_pixels(depth_image(obj))[..., 0]
     if obj.monocular_photo.depth_kind == "DEPTH":
         values = 1.0 / np.maximum(values, 1e-6)
     return (values - values.min()) / max(float(np.ptp(values)), 1e-9)

@@ -24,15 +24,11 @@ FORMATS = {"png16": ".png", "exr": ".exr", "npy": ".npy"}
 _EXR_DEPTH_CHANNELS = ("Y", "Z", "depth", "R", "V")
 
 
-def _name(path: Path) -> str:
-    return f'"{path.name}"'
-
-
 def _read_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)  # never unpickle: a .npy from elsewhere could run code
     except (OSError, ValueError, EOFError) as exc:
-        raise ImageError(f"{_name(path)} is not a readable .npy array ({exc}).") from exc
+        raise ImageError(f"{images.quoted_name(path)} is not a readable .npy array ({exc}).") from exc
 
 
 def _read_exr(path: Path) -> np.ndarray:
@@ -42,7 +38,7 @@ def _read_exr(path: Path) -> np.ndarray:
             return planes[channel]
     if len(planes) == 1:
         return next(iter(planes.values()))
-    raise ImageError(f"{_name(path)} has no depth channel (looked for {', '.join(_EXR_DEPTH_CHANNELS)}).")
+    raise ImageError(f"{images.quoted_name(path)} has no depth channel (looked for {', '.join(_EXR_DEPTH_CHANNELS)}).")
 
 
 def _read_pillow(path: Path) -> np.ndarray:
@@ -65,11 +61,11 @@ def _read_pillow(path: Path) -> np.ndarray:
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{_name(path)} claims a size {images.BOMB_REASON}") from exc
+        raise ImageError(f"{images.quoted_name(path)} claims a size {images.BOMB_REASON}") from exc
     except UnidentifiedImageError as exc:
-        raise ImageError(f"{_name(path)} is not a readable image (corrupt, or not an image file).") from exc
+        raise ImageError(f"{images.quoted_name(path)} is not a readable image (corrupt, or not an image file).") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{_name(path)} is corrupt or truncated and cannot be read ({exc}).") from exc
+        raise ImageError(f"{images.quoted_name(path)} is corrupt or truncated and cannot be read ({exc}).") from exc
 
 
 def load_depth_file(path, *, kind: str = "INVERSE") -> np.ndarray:
@@ -90,14 +86,14 @@ def load_depth_file(path, *, kind: str = "INVERSE") -> np.ndarray:
         depth = depth[:, :, 0]  # [H, W, 1], or RGB(A) storing the same value in every channel
     if depth.ndim != 2 or not (np.issubdtype(depth.dtype, np.number) or depth.dtype == np.bool_):
         raise ImageError(
-            f"{_name(path)} holds a {depth.dtype} array of shape {list(depth.shape)}, not an HxW depth map."
+            f"{images.quoted_name(path)} holds a {depth.dtype} array of shape {list(depth.shape)}, not an HxW depth map."
         )
     images.check_size(path, depth.shape[1], depth.shape[0])
     depth = depth.astype(np.float32)
     finite = np.isfinite(depth)
     if not finite.all():
         if not finite.any():
-            raise ImageError(f"{_name(path)} contains no finite depth values (all NaN or infinite).")
+            raise ImageError(f"{images.quoted_name(path)} contains no finite depth values (all NaN or infinite).")
         far = depth[finite].min() if kind == "INVERSE" else depth[finite].max()
         depth = np.where(finite, depth, far)
     return np.ascontiguousarray(depth, dtype=np.float32)
@@ -140,10 +136,10 @@ def write_depth_file(path, depth: np.ndarray, fmt: str = "png16", *, overwrite: 
     if fmt not in FORMATS:
         raise DepthError(f"Unknown depth format {fmt!r}; use one of {', '.join(FORMATS)}.")
     if path.exists() and not overwrite:
-        raise DepthError(f"{_name(path)} already exists; it is kept (overwrite it explicitly to replace it).")
+        raise DepthError(f"{images.quoted_name(path)} already exists; it is kept (overwrite it explicitly to replace it).")
     depth = np.asarray(depth, dtype=np.float32)
     if depth.ndim != 2:
-        raise DepthError(f"A depth map must be 2-D to write {_name(path)}, not shaped {list(depth.shape)}.")
+        raise DepthError(f"A depth map must be 2-D to write {images.quoted_name(path)}, not shaped {list(depth.shape)}.")
     # Not tempfile.mkstemp: its files are private (0600) and the rename would keep that; "x" mode creates
     # the file with the user's usual permissions and never clobbers anything.
     temp_name = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.part"))
@@ -170,10 +166,10 @@ def _link_without_overwrite(temp: Path, path: Path) -> None:
     try:
         os.link(temp, path)
     except FileExistsError as exc:
-        raise DepthError(f"{_name(path)} already exists; it is kept (overwrite it explicitly to replace it).") from exc
+        raise DepthError(f"{images.quoted_name(path)} already exists; it is kept (overwrite it explicitly to replace it).") from exc
     except OSError:  # file systems without hard links (FAT, some network shares): check, then rename
         if path.exists():
-            raise DepthError(f"{_name(path)} already exists; it is kept.") from None
+            raise DepthError(f"{images.quoted_name(path)} already exists; it is kept.") from None
         os.replace(temp, path)
         return
     temp.unlink()

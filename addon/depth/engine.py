@@ -31,7 +31,7 @@ class PreparedPhoto:
 
 
 def _photo_name(source) -> str:
-    return f'"{Path(source).name}"' if _is_path(source) else "the image array"
+    return images.quoted_name(Path(source)) if _is_path(source) else "the image array"
 
 
 def _is_path(source) -> bool:

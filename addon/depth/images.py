@@ -41,30 +41,31 @@ class PhotoInfo:
     exif_orientation: int  # 1..8, 1 when absent
 
 
-def _name(path: Path) -> str:
+def quoted_name(path: Path) -> str:
+    """The file's name in quotes, as every error message of the depth engine names a file."""
     return f'"{path.name}"'
 
 
 def check_size(path: Path, width: int, height: int) -> None:
     if width * height > MAX_PHOTO_PIXELS:
-        raise ImageError(f"{_name(path)} is {width}x{height} pixels, {BOMB_REASON}")
+        raise ImageError(f"{quoted_name(path)} is {width}x{height} pixels, {BOMB_REASON}")
     if min(width, height) < MIN_PHOTO_SIDE:
         raise ImageError(
-            f"{_name(path)} is only {width}x{height} pixels; a photo needs at least {MIN_PHOTO_SIDE} pixels per side."
+            f"{quoted_name(path)} is only {width}x{height} pixels; a photo needs at least {MIN_PHOTO_SIDE} pixels per side."
         )
 
 
 def check_file(path: Path) -> None:
     if not path.exists():
-        raise ImageError(f"{_name(path)} does not exist ({path}).")
+        raise ImageError(f"{quoted_name(path)} does not exist ({path}).")
     if path.is_dir():
-        raise ImageError(f"{_name(path)} is a folder, not an image file.")
+        raise ImageError(f"{quoted_name(path)} is a folder, not an image file.")
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ImageError(f"{_name(path)} cannot be read: {exc.strerror or exc}.") from exc
+        raise ImageError(f"{quoted_name(path)} cannot be read: {exc.strerror or exc}.") from exc
     if size == 0:
-        raise ImageError(f"{_name(path)} is empty (0 bytes).")
+        raise ImageError(f"{quoted_name(path)} is empty (0 bytes).")
 
 
 def _open(path: Path) -> Image.Image:
@@ -76,13 +77,13 @@ def _open(path: Path) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path)
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{_name(path)} claims a size {BOMB_REASON}") from exc
+        raise ImageError(f"{quoted_name(path)} claims a size {BOMB_REASON}") from exc
     except UnidentifiedImageError as exc:
-        raise ImageError(f"{_name(path)} is not a readable image (corrupt, or not an image file).") from exc
+        raise ImageError(f"{quoted_name(path)} is not a readable image (corrupt, or not an image file).") from exc
     except PermissionError as exc:
-        raise ImageError(f"{_name(path)} cannot be read: permission denied.") from exc
+        raise ImageError(f"{quoted_name(path)} cannot be read: permission denied.") from exc
     except OSError as exc:
-        raise ImageError(f"{_name(path)} cannot be opened: {exc}.") from exc
+        raise ImageError(f"{quoted_name(path)} cannot be opened: {exc}.") from exc
     try:
         check_size(path, *image.size)
     except ImageError:
@@ -114,7 +115,7 @@ def _import_openexr(path: Path):
     try:
         import OpenEXR  # lazily: only EXR photos and depth maps need it
     except ImportError as exc:
-        raise ImageError(f"{_name(path)} is an EXR file, but the OpenEXR Python module is not installed.") from exc
+        raise ImageError(f"{quoted_name(path)} is an EXR file, but the OpenEXR Python module is not installed.") from exc
     return OpenEXR
 
 
@@ -123,7 +124,7 @@ def _exr_size(path: Path) -> tuple[int, int]:
     try:
         low, high = openexr.File(str(path), header_only=True).header()["dataWindow"]
     except Exception as exc:  # OpenEXR raises bare RuntimeErrors for corrupt files
-        raise ImageError(f"{_name(path)} is not a readable EXR file ({exc}).") from exc
+        raise ImageError(f"{quoted_name(path)} is not a readable EXR file ({exc}).") from exc
     return int(high[0] - low[0] + 1), int(high[1] - low[1] + 1)
 
 
@@ -176,7 +177,7 @@ def read_exr_planes(path: Path) -> dict[str, np.ndarray]:
         with openexr.File(str(path), separate_channels=True) as exr:
             return {name: np.asarray(ch.pixels, dtype=np.float32) for name, ch in exr.channels().items()}
     except Exception as exc:  # OpenEXR raises bare RuntimeErrors for corrupt files
-        raise ImageError(f"{_name(path)} is not a readable EXR file ({exc}).") from exc
+        raise ImageError(f"{quoted_name(path)} is not a readable EXR file ({exc}).") from exc
 
 
 def _linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
@@ -194,7 +195,7 @@ def _load_exr(path: Path) -> np.ndarray:
     elif "Y" in planes:
         rgb = np.repeat(planes["Y"][:, :, None], 3, axis=2)
     else:
-        raise ImageError(f"{_name(path)} has no RGB or Y channels (it has {', '.join(sorted(planes))}).")
+        raise ImageError(f"{quoted_name(path)} has no RGB or Y channels (it has {', '.join(sorted(planes))}).")
     return _linear_to_srgb8(rgb)
 
 
@@ -227,7 +228,7 @@ def decode_photo(path, min_size: int | None = None) -> tuple[np.ndarray, PhotoIn
             # Only when needed: exif_transpose copies the image even when there is nothing to turn.
             pixels = _to_rgb8(ImageOps.exif_transpose(image) if info.exif_orientation != 1 else image)
         except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(f"{_name(path)} is corrupt or truncated and cannot be decoded ({exc}).") from exc
+            raise ImageError(f"{quoted_name(path)} is corrupt or truncated and cannot be decoded ({exc}).") from exc
     return pixels, info
 
 

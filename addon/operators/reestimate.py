@@ -3,10 +3,9 @@
 import os
 
 import bpy
-import numpy as np
 from bpy.types import Operator
 
-from ..photo_object import is_photo_object, photo_image, replace_depth
+from ..photo_object import image_pixels, is_photo_object, photo_image, replace_depth
 from .depth_operator import DepthOperatorMixin
 
 
@@ -42,7 +41,7 @@ class OBJECT_OT_monocular_photo_reestimate(DepthOperatorMixin, Operator):
             photo_path = bpy.path.abspath(image.filepath, library=image.library)
         pixels = None
         if not os.path.isfile(photo_path) and image is not None and image.packed_file is not None:
-            pixels = image_pixels(image)  # the file moved, but the .blend still holds the photo
+            pixels = image_pixels(image)[..., :3]  # the file moved, but the .blend still holds the photo
         return self.run_depth(context, self.depth_request(context, photo_path, photo_pixels=pixels))
 
     def use_depth(self, context, depth):
@@ -53,11 +52,3 @@ class OBJECT_OT_monocular_photo_reestimate(DepthOperatorMixin, Operator):
         self.report_depth_warning(depth)
         replace_depth(obj, depth)
         return {'FINISHED'}
-
-
-def image_pixels(image) -> np.ndarray:
-    """An image datablock's pixels as HxWx3 float 0..1, row 0 at the top (Blender stores rows bottom-up)."""
-    width, height = image.size
-    rgba = np.empty(width * height * 4, dtype=np.float32)
-    image.pixels.foreach_get(rgba)
-    return rgba.reshape(height, width, 4)[::-1, :, :3]
