@@ -16,10 +16,13 @@ pytestmark = pytest.mark.blender
 TOLERANCE = 1e-4  # relative; positions come from float32 image samples and node maths
 
 
+def image_rows(depth):
+    return depth[::-1].astype(np.float64)  # Blender rows start at the bottom
+
+
 def bilinear(depth, u, v):
-    """What the group's image sample gives at frame position (u, v): bilinear between pixel centres,
-    edges extended, v = 0 at the bottom of the photo."""
-    image = depth[::-1].astype(np.float64)  # Blender rows start at the bottom
+    """Bilinear between pixel centres at photo coordinates (u, v), edges extended, v = 0 at the bottom."""
+    image = image_rows(depth)
     height, width = image.shape
     x = np.clip(u * width - 0.5, 0, width - 1)
     y = np.clip(v * height - 0.5, 0, height - 1)
@@ -29,6 +32,21 @@ def bilinear(depth, u, v):
     top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
     bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
     return top * (1 - fy) + bottom * fy
+
+
+def nearest(depth, u, v):
+    """The pixel that photo coordinates (u, v) fall in, edges extended."""
+    image = image_rows(depth)
+    height, width = image.shape
+    x = np.clip(np.floor(u * width).astype(int), 0, width - 1)
+    y = np.clip(np.floor(v * height).astype(int), 0, height - 1)
+    return image[y, x]
+
+
+def sampled(depth, u, v, resolution):
+    """What the group reads from the depth image for a vertex at (u, v): the nearest pixel while the grid is
+    no finer than the image, bilinear beyond."""
+    return (nearest if resolution <= max(depth.shape) else bilinear)(depth, u, v)
 
 
 def grid_size(resolution, width, height):
@@ -53,7 +71,7 @@ def expected_positions(depth, settings, u, v, kind="INVERSE"):
     """Unprojection of frame positions (u, v) through the photo's camera."""
     height, width = depth.shape
     longer = max(width, height)
-    z = distance(bilinear(depth, u, v), settings, kind)
+    z = distance(sampled(depth, u, v, settings.resolution), settings, kind)
     z = settings.near + (z - settings.near) * settings.depth_scale
     ray_length = np.full_like(z, settings.near) if settings.relief else z
     sensor_over_focal = settings.sensor_width / settings.focal_length
@@ -71,14 +89,15 @@ def add_photo_object(tmp_path, depth, kind="INVERSE", **settings):
 
 
 @pytest.mark.parametrize("relief", [False, True])
-def test_vertices_are_the_unprojected_depth_map(factory_scene, tmp_path, relief):
+@pytest.mark.parametrize(("resolution", "grid"), [(12, (12, 9)), (28, (28, 21))])  # coarser, finer than the image
+def test_vertices_are_the_unprojected_depth_map(factory_scene, tmp_path, relief, resolution, grid):
     depth = smooth_depth(20, 15)
-    obj, settings = add_photo_object(tmp_path, depth, resolution=12, focal_length=30.0, sensor_width=24.0,
+    obj, settings = add_photo_object(tmp_path, depth, resolution=resolution, focal_length=30.0, sensor_width=24.0,
                                      near=2.0, far=20.0, depth_scale=1.5, tear_threshold=0.0, relief=relief)
     positions, uvs, faces, _ = evaluated_mesh(obj)
 
-    columns, rows = grid_size(12, 20, 15)
-    assert (columns, rows) == (12, 9)
+    columns, rows = grid_size(resolution, 20, 15)
+    assert (columns, rows) == grid
     assert len(positions) == columns * rows and len(faces) == (columns - 1) * (rows - 1)
     # Each vertex carries the UV of its own frame position; the lattice covers the photo and the frame margin.
     lattice = np.stack(np.meshgrid(lattice_line(columns), lattice_line(rows)), axis=-1).reshape(-1, 2)
@@ -107,7 +126,8 @@ def test_metric_depth_is_taken_as_is(factory_scene, tmp_path):
     obj, settings = add_photo_object(tmp_path, depth, kind="DEPTH", resolution=12, near=100.0, far=200.0,
                                      tear_threshold=0.0)
     positions, uvs, _, _ = evaluated_mesh(obj)
-    np.testing.assert_allclose(-positions[:, 2], bilinear(depth, uvs[:, 0], uvs[:, 1]), rtol=TOLERANCE)
+    np.testing.assert_allclose(-positions[:, 2], sampled(depth, uvs[:, 0], uvs[:, 1], settings.resolution),
+                               rtol=TOLERANCE)
     np.testing.assert_allclose(positions, expected_positions(depth, settings, uvs[:, 0], uvs[:, 1], "DEPTH"),
                                rtol=TOLERANCE, atol=TOLERANCE)
 
@@ -121,7 +141,7 @@ def test_faces_across_the_threshold_are_torn_into_flat_patches(factory_scene, tm
 
     columns, rows = grid_size(24, 24, 16)
     lattice_u, lattice_v = np.meshgrid(lattice_line(columns), lattice_line(rows))
-    z = distance(bilinear(depth, lattice_u, lattice_v), settings)
+    z = distance(sampled(depth, lattice_u, lattice_v, settings.resolution), settings)
     corners = np.stack([z[:-1, :-1], z[:-1, 1:], z[1:, :-1], z[1:, 1:]])
     expected_torn = corners.max(axis=0) > corners.min(axis=0) * (1 + threshold)
     assert 0 < expected_torn.sum() < expected_torn.size
