@@ -281,8 +281,10 @@ def _build_nodes(b: _Builder):
     # Captured once: deleting the torn faces and copying them would each evaluate the field again.
     capture = b.capture("Capture Torn", "FACE", surface, "Torn", "BOOLEAN", jumps)
     captured, torn = _socket(capture.outputs, "Geometry"), _socket(capture.outputs, "Torn")
+    # Faces and their edges only: the vertices stay as they are (shared, neither copied nor renumbered). A vertex
+    # whose every face tore is left loose, which nothing draws or renders.
     intact = b.out("GeometryNodeDeleteGeometry", "Delete Torn Faces", [("Geometry", captured), ("Selection", torn)],
-                   domain="FACE", mode="ALL")
+                   domain="FACE", mode="EDGE_FACE")
 
     # A torn face becomes 2x2 separate patches, each flat at the distance of the corner it touches: seen from
     # the camera they still cover the whole face, each side of the tear showing its half of the pixels.
