@@ -7,7 +7,9 @@ weights (tools/make_bench_model.py). Reports, with targets:
 - estimate_depth end to end vs bare `session.run` on a ready tensor (overhead target <= 150 ms);
 - tools/depth_solve.py throughput over N copies of the photo vs bare back-to-back `session.run` (>= 85 %),
   each the fastest of --rounds rounds that interleave them (other processes' load only ever adds time),
-  plus the CPU time each spends per photo (insensitive to that load);
+  plus the CPU time each spends per photo (insensitive to that load), and the CPU-bound ceiling of that
+  ratio: one single-thread inference plus decoding, post-processing and writing per photo, spread over every
+  core, against bare inference's wall time;
 - an overlap check: the same pipeline with the network held to one thread, against that one-thread network
   alone, which shows whether decoding and writing ever leave the network waiting;
 - peak resident memory above the interpreter's baseline after imports (<= 1 GB).
@@ -104,7 +106,7 @@ def main() -> int:
     import onnxruntime  # noqa: F401  (imported before the baseline: Blender's Python has it loaded too)
 
     import depth_solve
-    from addon.depth import DepthEstimator, estimate_depth, read_photo_info
+    from addon.depth import DepthEstimator, estimate_depth, read_photo_info, write_depth_file
 
     baseline_mb = rss_mb()
     model_path = args.work / "midas_v21_small_random.onnx"
@@ -129,6 +131,13 @@ def main() -> int:
     raw = session.run(None, {input_name: tensor})[0][0]
     prepared = estimator.prepare(photo)
     finish_ms = median_ms(lambda: estimator.finish(prepared, raw), args.repeats)
+    depth_map = estimator.finish(prepared, raw).depth
+    write_dir = args.work / "write_check"
+    shutil.rmtree(write_dir, ignore_errors=True)
+    write_dir.mkdir()
+    written_maps = iter(range(10**6))
+    write_ms = median_ms(lambda: write_depth_file(write_dir / f"{next(written_maps)}.png", depth_map), args.repeats)
+    shutil.rmtree(write_dir)
 
     # Overlap check: the batch pipeline with the network held to one thread, against that same one-thread
     # network alone. With a core left over for decoding and writing, the pipeline should keep the network busy.
@@ -174,6 +183,11 @@ def main() -> int:
         rounds["single bare"].append(tuple(x + y for x, y in zip(single_1, single_2)))
     bare, batch, single_bare, batch_1 = (min(rounds[k]) for k in ("bare", "batch", "single bare", "single batch"))
     ratio, single_ratio = bare[0] / batch[0], single_bare[0] / batch_1[0]
+    # The most any pipeline can reach when every core is busy: each photo needs one single-thread inference
+    # plus its decoding and writing, shared over the cores, against bare inference's wall time per photo.
+    cores = os.cpu_count() or 1
+    photo_cpu_ms = single_bare[1] / args.photos * 1000 + prepare_ms + finish_ms + write_ms
+    ceiling = bare[0] / args.photos * 1000 / (photo_cpu_ms / cores)
     per_photo = lambda seconds: f"{seconds / args.photos * 1000:8.1f} ms"  # noqa: E731
     status = max(statuses)
     written = len(list(out.iterdir()))
@@ -199,6 +213,9 @@ def main() -> int:
                    for (b, _), (t, _) in zip(rounds["bare"], rounds["batch"]))),
         ("  CPU per photo, bare / depth_solve", f"{bare[1] / args.photos * 1000:.0f} / "
          f"{batch[1] / args.photos * 1000:.0f} ms", "", ""),
+        ("  png16 write of one map (median)", f"{write_ms:8.1f} ms", "", ""),
+        (f"  CPU-bound ceiling on {cores} cores", "", "", f"{ceiling:.1%} (1-thread inference + decode + "
+         f"postprocess + write = {photo_cpu_ms:.0f} ms CPU per photo)"),
         ("overlap check, network on 1 thread:", "", "", ""),
         (f"  bare session.run x {args.photos}, wall per photo", per_photo(single_bare[0]), "", ""),
         ("  same pipeline, wall per photo", per_photo(batch_1[0]), "", ""),
