@@ -171,6 +171,27 @@ def test_faces_across_the_threshold_are_torn_into_flat_patches(factory_scene, tm
     assert len(evaluated_mesh(obj)[2]) == expected_torn.size
 
 
+def test_a_thin_foreground_tears_off_whole_and_leaves_no_stray_faces(factory_scene, tmp_path):
+    depth = np.full((12, 18), 0.1, dtype=np.float32)
+    depth[:, 9] = 0.9  # a foreground column one pixel wide: every face touching it tears
+    obj, settings = add_photo_object(tmp_path, depth, resolution=18, tear_threshold=0.25)
+    positions, uvs, faces, _ = evaluated_mesh(obj)
+
+    used = np.unique(np.concatenate(faces))
+    loose = np.setdiff1d(np.arange(len(positions)), used)
+    # The column's own vertices lost every face; they stay behind loose, on the camera rays of their pixels.
+    assert len(loose) == 12
+    # No face stretches between the foreground and the background any more.
+    for face in faces:
+        distances = -positions[face, 2]
+        assert distances.max() <= distances.min() * (1 + settings.tear_threshold)
+    # The foreground column is still shown, by the patches at its depth, and the camera sees the photo whole.
+    column_distance = distance(np.float64(0.9), settings)
+    near_patches = [face for face in faces if np.allclose(-positions[face, 2], column_distance, rtol=1e-4)]
+    assert len(near_patches) == 11 * 2 * 2  # 11 segments, a torn face each side, two column corners each
+    np.testing.assert_allclose(frame_positions(positions[used], settings, 18, 12), uvs[used], atol=1e-5)
+
+
 def test_live_inputs_change_the_geometry(factory_scene, tmp_path):
     depth = smooth_depth(20, 10)
     obj, settings = add_photo_object(tmp_path, depth, resolution=8, tear_threshold=0.0)
