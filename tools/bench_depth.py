@@ -20,6 +20,7 @@ Linux only (memory is read from /proc and getrusage).
 import argparse
 import contextlib
 import io
+import itertools
 import os
 import resource
 import shutil
@@ -135,8 +136,8 @@ def main() -> int:
     write_dir = args.work / "write_check"
     shutil.rmtree(write_dir, ignore_errors=True)
     write_dir.mkdir()
-    written_maps = iter(range(10**6))
-    write_ms = median_ms(lambda: write_depth_file(write_dir / f"{next(written_maps)}.png", depth_map), args.repeats)
+    map_numbers = itertools.count()
+    write_ms = median_ms(lambda: write_depth_file(write_dir / f"{next(map_numbers)}.png", depth_map), args.repeats)
     shutil.rmtree(write_dir)
 
     # Overlap check: the batch pipeline with the network held to one thread, against that same one-thread
