@@ -16,18 +16,31 @@ DEVICE_ITEMS = (
     ('CUDA', "CUDA", "Run the model on an NVIDIA GPU; falls back to the CPU with a warning"),
 )
 
-# Blender keeps only pointers into the strings of a dynamic enum's items, so the list must outlive the
-# callback: a module-level reference, built once (the registry does not change while Blender runs).
-_model_items = []
+# Blender keeps only pointers into the strings of a dynamic enum's items, so every list handed out must outlive
+# the menus showing it: one list per models folder and combination of installed models, kept while Blender runs.
+_model_items: dict[tuple[Path, tuple[bool, ...]], list] = {}
 
 
-def model_enum_items(_self, _context):
-    """Items for every `model` enum: the models of the registry, the default model first."""
-    if not _model_items:
-        _model_items.extend(
-            (spec.id, spec.name, f"{spec.name} ({spec.license})") for spec in models.list_models()
-        )
-    return _model_items
+def model_enum_items(_self, context):
+    """Items for every `model` enum: the registry's models, the default first, each marked "not installed" when
+    its file is in none of the folders searched (only whether it is there: its hash is checked when it runs)."""
+    # Not get_preferences(): reading `default_model` would call this function again.
+    addon = (context or bpy.context).preferences.addons.get(__package__)
+    folders = (*model_search_dirs(addon.preferences if addon else PreferenceValues()), paths.MODELS_DIR)
+    specs = models.list_models()
+    installed = tuple(any((folder / spec.file_name).is_file() for folder in folders) for spec in specs)
+    key = (folders[0], installed)
+    if key not in _model_items:
+        _model_items[key] = [_model_item(spec, is_installed, folders[0]) for spec, is_installed in zip(specs, installed)]
+    return _model_items[key]
+
+
+def _model_item(spec, installed, folder):
+    description = f"{spec.name} ({spec.license})"
+    if installed:
+        return (spec.id, spec.name, description)
+    return (spec.id, f"{spec.name} (not installed)",
+            f"{description}. Not installed: download {spec.file_name} from {spec.url} into {folder}")
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,12 @@ def get_preferences(context=None) -> PreferenceValues:
         return PreferenceValues()
     prefs = addon.preferences
     return PreferenceValues(prefs.default_model, prefs.device, prefs.models_directory)
+
+
+def model_search_dirs(prefs) -> tuple[Path, ...]:
+    """The folders where the engine looks for model files before the bundled `onnx_models/`."""
+    folder = user_models_dir(prefs)
+    return (folder,) if folder else ()
 
 
 def user_models_dir(prefs) -> Path | None:

@@ -4,7 +4,7 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 
 from ..depth import CancelledError, DepthError
-from ..preferences import get_preferences, model_enum_items, user_models_dir
+from ..preferences import get_preferences, model_enum_items, model_search_dirs
 from .depth_job import DepthJob, DepthRequest
 
 # How often the modal timer polls the worker; short enough for a smooth progress display.
@@ -54,13 +54,12 @@ class DepthOperatorMixin:
             model = self.model
         else:
             model = prefs.default_model or None
-        models_dir = user_models_dir(prefs)
         return DepthRequest(
             photo_path=photo_path,
             model=model,
             model_path=bpy.path.abspath(self.model_filepath) if self.model_filepath else "",
             device=prefs.device,
-            search_dirs=(models_dir,) if models_dir else (),
+            search_dirs=model_search_dirs(prefs),
             **fields,
         )
 

@@ -105,6 +105,7 @@ def test_user_models_dir_setting(tmp_path):
 def test_model_enum_lists_the_registry_default_first():
     items = preferences.model_enum_items(None, None)
     assert items[0][0] == DEFAULT_MODEL_ID
+    assert [item[0] for item in items] == [spec.id for spec in models.list_models()]
     assert preferences.model_enum_items(None, None) is items  # Blender keeps pointers into this list
 
 
@@ -159,3 +160,20 @@ def test_registry_model_is_looked_up_in_the_user_models_folder(enabled_addon, tm
 
     with pytest.raises(RuntimeError, match=f"{DEFAULT_MODEL_ID}.*is not installed.*{user_models}"):
         bpy.ops.mesh.monocular_photo_add(filepath=str(photo))
+
+
+def test_model_menus_mark_the_models_that_are_not_installed(enabled_addon, tmp_path):
+    user_models = tmp_path / "my models"
+    user_models.mkdir()
+    enabled_addon.models_directory = str(user_models)
+    spec = next(spec for spec in models.list_models() if spec.find_file() is None)
+
+    def label():
+        return {item[0]: item for item in preferences.model_enum_items(None, bpy.context)}[spec.id][1:]
+
+    name, description = label()
+    assert name == f"{spec.name} (not installed)"
+    assert spec.file_name in description and spec.url in description and str(user_models) in description
+
+    (user_models / spec.file_name).write_bytes(b"only its presence is checked here")
+    assert label() == (spec.name, f"{spec.name} ({spec.license})")
