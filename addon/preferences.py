@@ -31,7 +31,7 @@ def model_enum_items(_self, context):
     installed = tuple(any((folder / spec.file_name).is_file() for folder in folders) for spec in specs)
     key = (folders[0], installed)
     if key not in _model_items:
-        _model_items[key] = [_model_item(spec, is_installed, folders[0]) for spec, is_installed in zip(specs, installed)]
+        _model_items[key] = [_model_item(spec, present, folders[0]) for spec, present in zip(specs, installed)]
     return _model_items[key]
 
 

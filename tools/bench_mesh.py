@@ -6,10 +6,11 @@ default edge tearing and with tearing off ("no-tear", threshold 0), the old stac
 gets its median and its best run. The ratios of both are printed because the old stack's time is bimodal on
 this machine: within one process its Displace modifier runs either at its normal speed or, for runs at a
 time, at about half of it (more slowly than on one core, so threads getting in each other's way, not load).
-Its median then depends on the mode it happened to be in; the best runs compare both stacks undisturbed. A live-input change (depth scale) at resolution 512 is timed the same way, including
-setting the input. Last, Add > Mesh > Monocular Photo end to end (bpy.ops.mesh.monocular_photo_add, then the
-first evaluation) against the depth engine alone (addon.depth.estimate_depth) on the same 12 MP photo, with
-the architecture-faithful MiDaS v2.1 small model with random weights (tools/make_bench_model.py; built into
+Its median then depends on the mode it happened to be in; the best runs compare both stacks undisturbed.
+A live-input change (depth scale) at resolution 512 is timed the same way, including setting the input.
+Last, Add > Mesh > Monocular Photo end to end (bpy.ops.mesh.monocular_photo_add, then the first evaluation)
+against the depth engine alone (addon.depth.estimate_depth) on the same 12 MP photo, with the
+architecture-faithful MiDaS v2.1 small model with random weights (tools/make_bench_model.py; built into
 build/bench/ when missing, as tools/bench_depth.py does).
 
     .venv/bpy52/bin/python tools/bench_mesh.py [--repeats 11] [--operator-repeats 5]
