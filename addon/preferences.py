@@ -26,12 +26,14 @@ def model_enum_items(_self, context):
     its file is in none of the folders searched (only whether it is there: its hash is checked when it runs)."""
     # Not get_preferences(): reading `default_model` would call this function again.
     addon = (context or bpy.context).preferences.addons.get(__package__)
-    folders = (*model_search_dirs(addon.preferences if addon else PreferenceValues()), paths.MODELS_DIR)
+    search_dirs = model_search_dirs(addon.preferences if addon else PreferenceValues())
     specs = models.list_models()
-    installed = tuple(any((folder / spec.file_name).is_file() for folder in folders) for spec in specs)
-    key = (folders[0], installed)
+    installed = tuple(any(path.is_file() for path in spec.candidates(search_dirs)) for spec in specs)
+    # Where to put a missing model: the first folder searched.
+    folder = (search_dirs or (paths.MODELS_DIR,))[0]
+    key = (folder, installed)
     if key not in _model_items:
-        _model_items[key] = [_model_item(spec, present, folders[0]) for spec, present in zip(specs, installed)]
+        _model_items[key] = [_model_item(spec, present, folder) for spec, present in zip(specs, installed)]
     return _model_items[key]
 
 

@@ -188,11 +188,11 @@ def main():
         for photo in (obj, no_tear):
             photo_object.set_modifier_inputs(photo_object.photo_modifier(photo), {node_group.RESOLUTION: resolution})
         old = old_stack_object(resolution, round(resolution * height / width), photo_object.depth_image(obj))
-        ours, no_tear_times, old_times = [(statistics.median(times), min(times))
+        ours_times, no_tear_times, old_times = [(statistics.median(times), min(times))
                                           for times in interleaved_times((obj, no_tear, old), args.repeats)]
         print(f"{resolution:>10} {evaluated_vertex_count(obj):>10} {evaluated_vertex_count(old):>9} "
-              f"{slash(ours, 1):>11} {slash(no_tear_times, 1):>11} {slash(old_times, 1):>11} "
-              f"{slash(ratios(ours, old_times), 2):>11} {slash(ratios(no_tear_times, old_times), 2):>11}")
+              f"{slash(ours_times, 1):>11} {slash(no_tear_times, 1):>11} {slash(old_times, 1):>11} "
+              f"{slash(ratios(ours_times, old_times), 2):>11} {slash(ratios(no_tear_times, old_times), 2):>11}")
         bpy.data.objects.remove(old)
 
     modifier = photo_object.photo_modifier(obj)

@@ -69,10 +69,14 @@ class ModelSpec:
         except ModelError:
             return None
 
+    def candidates(self, search_dirs=()) -> list[Path]:
+        """Where the model file is looked for, in order: `search_dirs`, then the bundled `onnx_models/`."""
+        folders = dict.fromkeys(Path(folder) for folder in (*search_dirs, MODELS_DIR))  # once each, in order
+        return [folder / self.file_name for folder in folders]
+
     def locate(self, search_dirs=()) -> Path:
         """Like `find_file`, but raises ModelError saying where it looked or which file failed its hash check."""
-        folders = dict.fromkeys(Path(folder) for folder in (*search_dirs, MODELS_DIR))  # once each, in order
-        candidates = [folder / self.file_name for folder in folders]
+        candidates = self.candidates(search_dirs)
         mismatched = []
         for candidate in candidates:
             if not candidate.is_file():
