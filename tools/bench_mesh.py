@@ -7,6 +7,8 @@ gets its median and its best run. The ratios of both are printed because the old
 this machine: within one process its Displace modifier runs either at its normal speed or, for runs at a
 time, at about half of it (more slowly than on one core, so threads getting in each other's way, not load).
 Its median then depends on the mode it happened to be in; the best runs compare both stacks undisturbed.
+Page faults are counted too: on Linux, glibc at times hands freed memory back to the kernel, and
+the next evaluation that allocates as much faults it back in, page by page (tens of ms at resolution 1024).
 A live-input change (depth scale) at resolution 512 is timed the same way, including setting the input.
 Last, Add > Mesh > Monocular Photo end to end (bpy.ops.mesh.monocular_photo_add, then the first evaluation)
 against the depth engine alone (addon.depth.estimate_depth) on the same 12 MP photo, with the
@@ -22,6 +24,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+try:
+    import resource
+except ImportError:  # Windows: no page fault counts
+    resource = None
 
 import bpy
 import bmesh  # noqa: I001  (bmesh exists only once bpy is imported)
@@ -63,15 +70,22 @@ def evaluation_ms(obj, change=None):
     return (time.perf_counter() - start) * 1000.0
 
 
+def minor_page_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
+
+
 def interleaved_times(objects, repeats):
     """Evaluation times of each object, measured in turns so that load from other processes on a shared
-    machine spreads over all of them alike."""
+    machine spreads over all of them alike, and each object's page faults per run (mean)."""
     bpy.context.evaluated_depsgraph_get().update()
     times = [[] for _ in objects]
+    faults = [0 for _ in objects]
     for _ in range(repeats):
-        for obj, obj_times in zip(objects, times):
-            obj_times.append(evaluation_ms(obj))
-    return times
+        for index, obj in enumerate(objects):
+            faults_before = minor_page_faults()
+            times[index].append(evaluation_ms(obj))
+            faults[index] += minor_page_faults() - faults_before
+    return times, [count / repeats for count in faults]
 
 
 def ratios(values, baselines):
@@ -181,18 +195,20 @@ def main():
     print(f"Blender {bpy.app.version_string}, {bpy.app.build_platform.decode()}, "
           f"{bpy.context.scene.render.threads} threads, photo {width}x{height}, {args.repeats} runs each")
     print(f"create_photo_object + first evaluation (resolution {settings.resolution}): {create_ms:.1f} ms")
-    print("times: median / best of the runs; ratios: of medians / of best runs")
+    print("times: median / best of the runs; ratios: of medians / of best runs; "
+          "faults/run: page faults per run (mean), ours / no-tear / old")
     print(f"{'resolution':>10} {'ours verts':>10} {'old verts':>9} {'ours ms':>11} {'no-tear ms':>11} {'old ms':>11} "
-          f"{'ours/old':>11} {'no-tear/old':>11}")
+          f"{'ours/old':>11} {'no-tear/old':>11} {'faults/run':>14}")
     for resolution in (512, 1024):
         for photo in (obj, no_tear):
             photo_object.set_modifier_inputs(photo_object.photo_modifier(photo), {node_group.RESOLUTION: resolution})
         old = old_stack_object(resolution, round(resolution * height / width), photo_object.depth_image(obj))
-        ours_times, no_tear_times, old_times = [(statistics.median(times), min(times))
-                                          for times in interleaved_times((obj, no_tear, old), args.repeats)]
+        times, faults = interleaved_times((obj, no_tear, old), args.repeats)
+        ours_times, no_tear_times, old_times = [(statistics.median(runs), min(runs)) for runs in times]
         print(f"{resolution:>10} {evaluated_vertex_count(obj):>10} {evaluated_vertex_count(old):>9} "
               f"{slash(ours_times, 1):>11} {slash(no_tear_times, 1):>11} {slash(old_times, 1):>11} "
-              f"{slash(ratios(ours_times, old_times), 2):>11} {slash(ratios(no_tear_times, old_times), 2):>11}")
+              f"{slash(ratios(ours_times, old_times), 2):>11} {slash(ratios(no_tear_times, old_times), 2):>11} "
+              f"{slash(faults, 0):>14}")
         bpy.data.objects.remove(old)
 
     modifier = photo_object.photo_modifier(obj)
