@@ -74,7 +74,8 @@ class MESH_OT_monocular_photo_add(DepthOperatorMixin, ImportHelper, Operator):
     )
     depth_scale: FloatProperty(
         name="Depth Scale",
-        description="Multiplies every distance (1: as estimated)",
+        description="Stretch distances along the camera rays away from Near (1: as estimated); "
+        "the camera's view does not change",
         default=PhotoObjectSettings.depth_scale,
         min=0.0,
         soft_max=10.0,
