@@ -175,6 +175,14 @@ def main():
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     addon.register()
+    try:
+        run(args)
+    finally:
+        # Blender 4.2 as a Python module crashes at exit while classes are still registered.
+        addon.unregister()
+
+
+def run(args):
 
     width, height = PHOTO_SIZE
     photo_path = Path(tempfile.mkdtemp()) / "photo.png"
