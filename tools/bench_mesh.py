@@ -183,7 +183,6 @@ def main():
 
 
 def run(args):
-
     width, height = PHOTO_SIZE
     photo_path = Path(tempfile.mkdtemp()) / "photo.png"
     Image.fromarray(np.zeros((height, width, 3), dtype=np.uint8)).save(photo_path)
