@@ -14,7 +14,7 @@ import bpy
 
 GROUP_NAME = "Monocular Photo"
 # Bump when the group changes: photo objects made by an older add-on keep their own copy of the group.
-GROUP_VERSION = 3
+GROUP_VERSION = 4
 VERSION_PROPERTY = "monocular_photo_version"
 UV_MAP_NAME = "UVMap"
 # The mesh reaches this fraction of the frame beyond each edge of the photo (showing the edge pixels), so that
@@ -246,6 +246,9 @@ def _build_nodes(b: _Builder):
     # Tearing: a face is torn when its farthest corner is more than (1 + threshold) times its nearest.
     b.next_column()
     distance = b.separate("Distance", position)[2]
+    # Captured once: each corner lookup below would evaluate the field over all the points again.
+    distance_capture = b.capture("Capture Distance", "POINT", surface, "Distance", "FLOAT", distance)
+    stored_distance = _socket(distance_capture.outputs, "Distance")
     # The corners' vertices. Mesh Grid numbers vertices line by line, `vertices_x` to a line (see above), and
     # face f of line l = floor(f / (vertices_x - 1)) has corners v, v + n, v + n + 1, v + 1 with v = f + l and
     # n = vertices_x: cheaper than looking them up in the topology. Math nodes compute in float, exact for
@@ -253,7 +256,11 @@ def _build_nodes(b: _Builder):
     face_index = b.out("GeometryNodeInputIndex", "Face Index")
     face_line = b.math("Face Line", "FLOOR", b.math(
         "Face Line Fraction", "DIVIDE", face_index, b.math("Faces Per Line", "SUBTRACT", vertices_x, 1.0)))
-    first_vertex = b.math("First Corner Vertex", "ADD", face_index, face_line)
+    # Captured once too: each lookup would compute it again.
+    first_vertex_capture = b.capture("Capture First Corner", "FACE", _socket(distance_capture.outputs, "Geometry"),
+                                     "First Corner Vertex", "INT",
+                                     b.math("First Corner Vertex", "ADD", face_index, face_line))
+    first_vertex = _socket(first_vertex_capture.outputs, "First Corner Vertex")
     line_plus_one = b.math("Line Plus One", "ADD", vertices_x, 1.0)
     computed_indices = (first_vertex, b.math("Corner 1 Vertex Sum", "ADD", first_vertex, vertices_x),
                         b.math("Corner 2 Vertex Sum", "ADD", first_vertex, line_plus_one),
@@ -269,7 +276,7 @@ def _build_nodes(b: _Builder):
         vertex_index = b.switch(f"Corner {corner} Vertex", index_is_exact, looked_up, computed_indices[corner], "INT")
         # Looked up on the point domain: reading the distance on corners would first copy it to every corner.
         corner_distances.append(b.out("GeometryNodeFieldAtIndex", f"Corner {corner} Depth",
-                                      [("Index", vertex_index), ("Value", distance)], output="Value",
+                                      [("Index", vertex_index), ("Value", stored_distance)], output="Value",
                                       domain="POINT", data_type="FLOAT"))
     farthest = b.math("Farthest Corner", "MAXIMUM", b.math("Farthest 01", "MAXIMUM", *corner_distances[:2]),
                       b.math("Farthest 23", "MAXIMUM", *corner_distances[2:]))
@@ -279,7 +286,8 @@ def _build_nodes(b: _Builder):
     jumps = b.out("FunctionNodeCompare", "Depth Jumps", [("A", farthest), ("B", tear_limit)], output="Result",
                   data_type="FLOAT", operation="GREATER_THAN")
     # Captured once: deleting the torn faces and copying them would each evaluate the field again.
-    capture = b.capture("Capture Torn", "FACE", surface, "Torn", "BOOLEAN", jumps)
+    capture = b.capture("Capture Torn", "FACE", _socket(first_vertex_capture.outputs, "Geometry"), "Torn",
+                        "BOOLEAN", jumps)
     captured, torn = _socket(capture.outputs, "Geometry"), _socket(capture.outputs, "Torn")
     # Faces and their edges only: the vertices stay as they are (shared, neither copied nor renumbered). A vertex
     # whose every face tore is left loose, which nothing draws or renders.
@@ -317,13 +325,14 @@ def _build_nodes(b: _Builder):
     tearing_on = b.math("Tearing On", "GREATER_THAN", b.input(TEAR_THRESHOLD), 0.0)
     torn_surface = b.switch("Tearing", tearing_on, surface, _socket(joined.outputs, "Geometry"), "GEOMETRY")
 
-    # Every corner shows the photo at its own frame position: each vertex shows its own pixel. (Computed on
-    # points, then copied to corners; stored after tearing so that tearing has less data to copy.)
+    # Every corner shows the photo at its own frame position: each vertex shows its own pixel. (Captured on
+    # points, then copied to corners: reading a stored array per corner is faster than a field on points; stored
+    # after tearing so that tearing has less data to copy.)
     b.next_column()
-    point_uv = b.out("GeometryNodeFieldOnDomain", "Point UV", [("Value", uv_of("Frame UV", position))],
-                     output="Value", domain="POINT", data_type="FLOAT_VECTOR")
+    uv_capture = b.capture("Capture Point UV", "POINT", torn_surface, "UV", "VECTOR", uv_of("Frame UV", position))
     with_uv = b.out("GeometryNodeStoreNamedAttribute", "Store UV Map", [
-        ("Geometry", torn_surface), ("Name", UV_MAP_NAME), ("Value", point_uv)], data_type="FLOAT2", domain="CORNER")
+        ("Geometry", _socket(uv_capture.outputs, "Geometry")), ("Name", UV_MAP_NAME),
+        ("Value", _socket(uv_capture.outputs, "UV"))], data_type="FLOAT2", domain="CORNER")
 
     # Projection. Depth scale stretches distances away from Near: z' = near + (z - near) s, written
     # z' = z s + near (1 - s); perspective puts (x, y) on the ray, (x z', y z', -z'), relief on the plane at
