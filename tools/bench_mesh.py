@@ -45,8 +45,10 @@ sys.path.insert(0, str(REPO_ROOT / "tools"))
 import addon  # noqa: E402
 from addon import node_group, photo_object  # noqa: E402
 from addon.depth import DepthResult, estimate_depth  # noqa: E402
+from addon.depth.engine import working_size  # noqa: E402
 
-PHOTO_SIZE = (1536, 1024)  # width, height of the synthetic photo and its depth map
+PHOTO_SIZE = (1536, 1024)  # width, height of the synthetic photo
+DEPTH_SIZE = working_size(PHOTO_SIZE)  # and of its depth map, as the depth engine makes it (1024x683)
 LIVE_CHANGE_TARGET_MS = 100.0
 BENCH_DIR = REPO_ROOT / "build" / "bench"  # shared with tools/bench_depth.py
 BENCH_MODEL = BENCH_DIR / "midas_v21_small_random.onnx"
@@ -189,7 +191,7 @@ def run(args):
     width, height = PHOTO_SIZE
     photo_path = Path(tempfile.mkdtemp()) / "photo.png"
     Image.fromarray(np.zeros((height, width, 3), dtype=np.uint8)).save(photo_path)
-    depth = DepthResult(depth=synthetic_depth(width, height), kind="INVERSE", model_id="bench",
+    depth = DepthResult(depth=synthetic_depth(*DEPTH_SIZE), kind="INVERSE", model_id="bench",
                         photo_size=PHOTO_SIZE, focal_length_35mm=None)
     settings = photo_object.PhotoObjectSettings(add_camera=False)
     # The Blender side of Add > Mesh > Monocular Photo once depth is known: images, material, appending the
@@ -203,7 +205,8 @@ def run(args):
     photo_object.set_modifier_inputs(photo_object.photo_modifier(no_tear), {node_group.TEAR_THRESHOLD: 0.0})
 
     print(f"Blender {bpy.app.version_string}, {bpy.app.build_platform.decode()}, "
-          f"{bpy.context.scene.render.threads} threads, photo {width}x{height}, {args.repeats} runs each")
+          f"{bpy.context.scene.render.threads} threads, photo {width}x{height}, "
+          f"depth map {DEPTH_SIZE[0]}x{DEPTH_SIZE[1]}, {args.repeats} runs each")
     print(f"create_photo_object + first evaluation (resolution {settings.resolution}): {create_ms:.1f} ms")
     print("verts: vertices evaluated, ours / old / no-tear / old grid; times: median / best of the runs; "
           "ratios: of medians / of best runs; faults/run: page faults per run (mean), in the same order")
@@ -214,7 +217,7 @@ def run(args):
         for photo in (obj, no_tear):
             photo_object.set_modifier_inputs(photo_object.photo_modifier(photo), {node_group.RESOLUTION: resolution})
         old = old_stack_object(resolution, round(evaluated_vertex_count(obj) / resolution), depth_image)
-        old_grid = old_stack_object(resolution, round(resolution * height / width), depth_image)
+        old_grid = old_stack_object(resolution, round(evaluated_vertex_count(no_tear) / resolution), depth_image)
         stacks = (obj, old, no_tear, old_grid)
         times, faults = interleaved_times(stacks, args.repeats)
         ours_times, old_times, no_tear_times, old_grid_times = [(statistics.median(runs), min(runs)) for runs in times]

@@ -20,6 +20,14 @@ from .result import DepthResult
 WORKING_MAX_SIZE = 1024
 
 
+def working_size(photo_size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of the depth map for a photo of `photo_size`: its aspect, the longer side at most
+    WORKING_MAX_SIZE."""
+    width, height = photo_size
+    scale = min(1.0, WORKING_MAX_SIZE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 @dataclass(frozen=True)
 class PreparedPhoto:
     """A photo ready for the network: the NCHW tensor plus what post-processing needs."""
@@ -145,9 +153,7 @@ class DepthEstimator:
         depth = np.where(finite, raw, np.float32(far)).astype(np.float32)
         if self.spec.output_kind == "INVERSE":
             depth = (depth - low) * np.float32(1.0 / (high - low))
-        width, height = prepared.photo_size
-        scale = min(1.0, WORKING_MAX_SIZE / max(width, height))
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        size = working_size(prepared.photo_size)
         if (depth.shape[1], depth.shape[0]) != size:
             depth = np.asarray(Image.fromarray(depth).resize(size, Image.Resampling.BILINEAR))
         if self.spec.output_kind == "INVERSE":
