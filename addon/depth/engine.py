@@ -23,9 +23,7 @@ WORKING_MAX_SIZE = 1024
 def working_size(photo_size: tuple[int, int]) -> tuple[int, int]:
     """(width, height) of the depth map for a photo of `photo_size`: its aspect, the longer side at most
     WORKING_MAX_SIZE."""
-    width, height = photo_size
-    scale = min(1.0, WORKING_MAX_SIZE / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    return images.fit_size(photo_size, WORKING_MAX_SIZE)
 
 
 @dataclass(frozen=True)

@@ -199,12 +199,18 @@ def _load_exr(path: Path) -> np.ndarray:
     return _linear_to_srgb8(rgb)
 
 
+def fit_size(size: tuple[int, int], max_size: int) -> tuple[int, int]:
+    """(width, height) `size` with its aspect kept and its longer side at most `max_size`."""
+    width, height = size
+    scale = min(1.0, max_size / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def _resize_to_fit(pixels: np.ndarray, max_size: int | None) -> np.ndarray:
     height, width = pixels.shape[:2]
     if max_size is None or max(width, height) <= max_size:
         return pixels
-    scale = max_size / max(width, height)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    size = fit_size((width, height), max_size)
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
 
 
