@@ -14,7 +14,7 @@ import bpy
 
 GROUP_NAME = "Monocular Photo"
 # Bump when the group changes: photo objects made by an older add-on keep their own copy of the group.
-GROUP_VERSION = 4
+GROUP_VERSION = 5
 VERSION_PROPERTY = "monocular_photo_version"
 UV_MAP_NAME = "UVMap"
 # The mesh reaches this fraction of the frame beyond each edge of the photo (showing the edge pixels), so that
@@ -236,6 +236,10 @@ def _build_nodes(b: _Builder):
     b.next_column()
     grid = b.out("GeometryNodeMeshGrid", "Grid", [("Size X", grid_height), ("Size Y", grid_width),
                                                   ("Vertices X", vertices_y), ("Vertices Y", vertices_x)])
+    # Smooth normals for the "lit" material (the unlit one ignores them). Mesh Grid marks every face flat with
+    # a "sharp_face" attribute: removing it costs nothing per face, where Set Shade Smooth would write every
+    # face, and tearing below has one attribute less to copy.
+    grid = b.out("GeometryNodeRemoveAttribute", "Smooth Grid", [("Geometry", grid), ("Name", "sharp_face")])
     grid_x, grid_y, _ = b.separate("Grid Position", b.out("GeometryNodeInputPosition", "Position"))
     frame_y = b.math("Grid X Down The Photo", "MULTIPLY", grid_x, -1.0)
     grid_distance = distance_at("Grid Depth", uv_of("Grid UV", b.combine("Grid Frame Point", grid_y, frame_y)))
@@ -349,10 +353,9 @@ def _build_nodes(b: _Builder):
     b.next_column()
     projected = b.out("GeometryNodeSetPosition", "Project To Camera",
                       [("Geometry", with_uv), ("Position", camera_point)])
-    with_material = b.out("GeometryNodeSetMaterial", "Set Material",
-                          [("Geometry", projected), ("Material", b.input(MATERIAL))])
-    # Smooth normals for the "lit" material; the unlit one ignores them.
-    smooth = b.out("GeometryNodeSetShadeSmooth", "Shade Smooth", [("Geometry", with_material), ("Shade Smooth", True)],
-                   domain="FACE")
+    # Mesh Grid gives its mesh one empty material slot, which every face uses: filling that slot costs nothing
+    # per face, where Set Material would add the material as a second slot and write every face's index.
+    with_material = b.out("GeometryNodeReplaceMaterial", "Set Material",
+                          [("Geometry", projected), ("New", b.input(MATERIAL))])  # "Old": none
     output = b.node("NodeGroupOutput", "Group Output")
-    b.tree.links.new(smooth, output.inputs[0])
+    b.tree.links.new(with_material, output.inputs[0])

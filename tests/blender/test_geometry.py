@@ -171,6 +171,15 @@ def test_faces_across_the_threshold_are_torn_into_flat_patches(factory_scene, tm
     assert len(evaluated_mesh(obj)[2]) == expected_torn.size
 
 
+def test_intact_faces_and_patches_are_smooth_shaded_for_the_lit_material(factory_scene, tmp_path):
+    depth = np.full((12, 18), 0.1, dtype=np.float32)
+    depth[:, 9] = 0.9
+    obj, _ = add_photo_object(tmp_path, depth, resolution=18, tear_threshold=0.25, lit=True)
+    mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
+    assert len(mesh.polygons) > 17 * 11  # the patches are there
+    assert all(polygon.use_smooth for polygon in mesh.polygons)
+
+
 def test_a_thin_foreground_tears_off_whole_and_leaves_no_stray_faces(factory_scene, tmp_path):
     depth = np.full((12, 18), 0.1, dtype=np.float32)
     depth[:, 9] = 0.9  # a foreground column one pixel wide: every face touching it tears
@@ -219,6 +228,8 @@ def test_material_is_set_and_shows_the_photo_through_the_uv_map(factory_scene, t
     obj, _ = add_photo_object(tmp_path, smooth_depth(10, 10), resolution=4)
     *_, face_materials = evaluated_mesh(obj)
     assert len(face_materials) == 1
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
+    assert [material.original for material in evaluated.materials] == [obj.active_material]
     nodes = face_materials.pop().node_tree.nodes
     assert {node.bl_idname for node in nodes} >= {"ShaderNodeUVMap", "ShaderNodeTexImage", "ShaderNodeEmission"}
     assert next(node for node in nodes if node.bl_idname == "ShaderNodeUVMap").uv_map == node_group.UV_MAP_NAME
