@@ -355,7 +355,7 @@ def _build_nodes(b: _Builder):
                       [("Geometry", with_uv), ("Position", camera_point)])
     # Mesh Grid gives its mesh one empty material slot, which every face uses: filling that slot costs nothing
     # per face, where Set Material would add the material as a second slot and write every face's index.
-    with_material = b.out("GeometryNodeReplaceMaterial", "Set Material",
+    with_material = b.out("GeometryNodeReplaceMaterial", "Fill Material Slot",
                           [("Geometry", projected), ("New", b.input(MATERIAL))])  # "Old": none
     output = b.node("NodeGroupOutput", "Group Output")
     b.tree.links.new(with_material, output.inputs[0])
