@@ -14,7 +14,7 @@ import numpy as np
 
 from . import node_group
 from .depth import DepthResult, load_photo, read_photo_info
-from .paths import NODE_ASSET_BLEND
+from .depth.paths import NODE_ASSET_BLEND
 
 # The photo's longer side spans the sensor width (sensor fit AUTO), so a 35 mm-equivalent focal length with
 # a 36 mm sensor gives the photo's field of view.

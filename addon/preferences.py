@@ -7,7 +7,7 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 from bpy.types import AddonPreferences
 
-from . import paths
+from .depth import paths
 from .depth import models
 
 DEVICE_ITEMS = (

@@ -15,7 +15,7 @@ Steps: download the wheels with `pip download --only-binary=:all:` for Python 3.
 (Blender 5.1+) into a cache (build/wheel-cache, reused when present, never required), checking every wheel's
 platform and Python tags; check the bundled model's SHA-256 against onnx_models/registry.toml; stage the
 extension in build/stage-<flavour>/ (the `addon/` package at the zip root, beside the manifest and the data
-folders, which is where addon/paths.py looks when installed); build with the extension CLI that ships in the
+folders, which is where addon/depth/paths.py looks when installed); build with the extension CLI that ships in the
 bpy wheel (`build --split-platforms`); validate each zip; write `index.json` (`server-generate`) next to the
 zips in dist/<flavour>/. A user adds that folder's index.json (or its URL once hosted) in
 Preferences > Get Extensions > Repositories.

@@ -15,7 +15,7 @@ import bpy
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from addon import node_group  # noqa: E402
-from addon.paths import NODE_ASSET_BLEND  # noqa: E402
+from addon.depth.paths import NODE_ASSET_BLEND  # noqa: E402
 
 OLDEST_SUPPORTED = (4, 2)  # blender_version_min in blender_manifest.toml
 

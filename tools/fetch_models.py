@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from addon.depth.errors import ModelError  # noqa: E402
 from addon.depth.models import ModelSpec, file_sha256, load_registry  # noqa: E402
-from addon.paths import MODEL_REGISTRY, MODELS_DIR  # noqa: E402
+from addon.depth.paths import MODEL_REGISTRY, MODELS_DIR  # noqa: E402
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60

@@ -23,7 +23,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paths import MODEL_REGISTRY, MODELS_DIR
+from .paths import MODEL_REGISTRY, MODELS_DIR
 from .errors import ModelError
 
 DEFAULT_MODEL_ID = "midas_v21_small_256"

@@ -5,7 +5,7 @@ from bpy.props import EnumProperty, StringProperty
 
 from ..depth import CancelledError, DepthError
 from ..preferences import get_preferences, model_enum_items, model_search_dirs
-from .depth_job import DepthJob, DepthRequest
+from ..depth.jobs import DepthJob, DepthRequest
 
 # How often the modal timer polls the worker; short enough for a smooth progress display.
 POLL_SECONDS = 0.1

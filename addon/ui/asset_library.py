@@ -9,7 +9,7 @@ from pathlib import Path
 
 import bpy
 
-from .. import paths
+from ..depth import paths
 
 LIBRARY_NAME = "Monocular Photo"
 

@@ -2,7 +2,7 @@
 
 from bpy.types import Panel
 
-from .. import paths
+from ..depth import paths
 from ..operators.add_photo import MESH_OT_monocular_photo_add
 from ..operators.reestimate import OBJECT_OT_monocular_photo_reestimate
 from ..photo_object import depth_image, is_photo_object, modifier_input_property, photo_modifier

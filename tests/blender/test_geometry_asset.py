@@ -5,7 +5,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from addon import node_group  # noqa: E402
-from addon.paths import NODE_ASSET_BLEND  # noqa: E402
+from addon.depth.paths import NODE_ASSET_BLEND  # noqa: E402
 
 pytestmark = pytest.mark.blender
 

@@ -10,7 +10,8 @@ bpy = pytest.importorskip("bpy")
 import addon_utils  # noqa: E402
 
 import addon  # noqa: E402
-from addon import node_group, paths, preferences  # noqa: E402
+from addon import node_group, preferences  # noqa: E402
+from addon.depth import paths  # noqa: E402
 from addon.depth import DEFAULT_MODEL_ID, models  # noqa: E402
 from addon.registration import classes  # noqa: E402
 from addon.ui import menus, sidebar  # noqa: E402

@@ -8,7 +8,7 @@ from PIL import Image
 
 from addon import depth
 from addon.depth import CancelledError, ImageError
-from addon.operators.depth_job import DepthJob, DepthRequest
+from addon.depth.jobs import DepthJob, DepthRequest
 
 # Generous: only guards against a hung worker, never measures speed.
 JOB_TIMEOUT_SECONDS = 60

@@ -1,12 +1,13 @@
 """Where the extension's bundled data lives, in a source checkout and in an installed extension.
 
-Installed, the build step stages the package so that `node_assets/` and `onnx_models/` sit beside this
-file; in a source checkout they sit one level up, beside `addon/`. Nothing here imports bpy.
+Installed, the build step stages the package so that `node_assets/` and `onnx_models/` sit beside the add-on's
+package (the parent of this `depth/` package); in a source checkout they sit one level up, beside `addon/`.
+Nothing here imports bpy: the depth engine finds its model registry here too.
 """
 
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the add-on's package
 
 
 def _data_root() -> Path:

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..depth import DepthResult, estimate_depth, load_depth_file, read_photo_info
+from .depth_files import load_depth_file
+from .engine import estimate_depth
+from .images import read_photo_info
+from .result import DepthResult
 
 
 @dataclass(frozen=True)
