@@ -8,57 +8,65 @@ The photo's longer side spans the sensor width (sensor fit AUTO). Inside the gro
 "frame space": x, y on the photo's frame at distance 1 along the view axis and z = its distance along that
 axis. Only the last step puts it on its camera ray, so tearing and UVs work on the undistorted frame and the
 projection is done once. Photo coordinates (u, v) run 0..1 with v = 0 at the bottom, like Blender images.
+
+The group is a pipeline of stages, read left to right in the node editor, each in its own labelled frame:
+`_STAGES` lists them; each is a function taking and returning a surface in frame space (the last ones put it
+in camera space and give it its material). A new stage is one function inserted there. Values several stages
+use (grid size, the frame's extent, the depth mapping) are computed once by the first stage and handed on in
+a `_Frame`. The depth sampler is a sub-group, so that another layer can sample a depth image the same way.
 """
+
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import bpy
 
+from . import live_inputs
+
 GROUP_NAME = "Monocular Photo"
+DEPTH_SAMPLER_NAME = "Monocular Photo Depth Sampler"
 # Bump when the group changes: photo objects made by an older add-on keep their own copy of the group.
-GROUP_VERSION = 5
+GROUP_VERSION = 6
 VERSION_PROPERTY = "monocular_photo_version"
 UV_MAP_NAME = "UVMap"
 # The mesh reaches this fraction of the frame beyond each edge of the photo (showing the edge pixels), so that
 # render filters sampling slightly outside the frame still hit the photo, not the world behind it.
 FRAME_MARGIN = 0.01
 
-# Group input names, in interface order (their identifiers are "Socket_1" ... in the same order).
+# Inputs the add-on wires itself (datablocks and what the depth image holds): not live controls, so they sit
+# outside the interface panels and the N-panel. (name, socket number, socket type, description); the live
+# controls are declared in `live_inputs.LIVE_INPUTS`. Socket numbers are the identifiers of group v5.
 DEPTH_IMAGE = "Depth Image"
 METRIC_DEPTH = "Metric Depth"
-NEAR = "Near"
-FAR = "Far"
-DEPTH_SCALE = "Depth Scale"
-RESOLUTION = "Resolution"
-FOCAL_LENGTH = "Focal Length"
-SENSOR_WIDTH = "Sensor Width"
-TEAR_THRESHOLD = "Tear Threshold"
-RELIEF = "Relief"
 MATERIAL = "Material"
-
-# name, socket type, default, min, max, subtype, description
-_INPUTS = (
-    (DEPTH_IMAGE, "NodeSocketImage", None, None, None, None,
-     "Float, non-colour depth image; row 0 at the bottom like every Blender image"),
-    (METRIC_DEPTH, "NodeSocketBool", False, None, None, None,
+_WIRING_INPUTS = (
+    (DEPTH_IMAGE, 1, "NodeSocketImage", "Float, non-colour depth image; row 0 at the bottom like every Blender image"),
+    (METRIC_DEPTH, 2, "NodeSocketBool",
      "The depth image holds distances along the view axis, not relative inverse depth (Far unused)"),
-    (NEAR, "NodeSocketFloat", 1.0, 1e-4, 1e6, "DISTANCE",
-     "Distance of the nearest relative depth (inverse depth 1); Depth Scale and Relief pivot here"),
-    (FAR, "NodeSocketFloat", 10.0, 1e-4, 1e6, "DISTANCE",
-     "Distance of the farthest relative depth (inverse depth 0)"),
-    (DEPTH_SCALE, "NodeSocketFloat", 1.0, 0.0, 100.0, "NONE",
-     "Stretch distances along the camera rays away from Near; the camera's view does not change"),
-    (RESOLUTION, "NodeSocketInt", 256, 2, 8192, "NONE",
-     "Vertices along the photo's longer side"),
-    (FOCAL_LENGTH, "NodeSocketFloat", 35.0, 0.1, 5000.0, "NONE",
-     "Focal length in millimetres, for the sensor width below"),
-    (SENSOR_WIDTH, "NodeSocketFloat", 36.0, 0.1, 1000.0, "NONE",
-     "Sensor size in millimetres along the photo's longer side"),
-    (TEAR_THRESHOLD, "NodeSocketFloat", 0.1, 0.0, 100.0, "NONE",
-     "Tear faces whose farthest corner is more than this fraction farther than their nearest (0: never tear)"),
-    (RELIEF, "NodeSocketBool", False, None, None, None,
-     "Bas-relief: the photo flat at Near, displaced along the view axis, instead of points on their camera rays"),
-    (MATERIAL, "NodeSocketMaterial", None, None, None, None, "Material of the surface"),
+    (MATERIAL, 11, "NodeSocketMaterial", "Material of the surface"),
 )
-INPUT_NAMES = tuple(spec[0] for spec in _INPUTS)
+
+# The live inputs by name, for the nodes below.
+NEAR = live_inputs.live_input("near").name
+FAR = live_inputs.live_input("far").name
+DEPTH_SCALE = live_inputs.live_input("depth_scale").name
+RESOLUTION = live_inputs.live_input("resolution").name
+FOCAL_LENGTH = live_inputs.live_input("focal_length").name
+SENSOR_WIDTH = live_inputs.live_input("sensor_width").name
+TEAR_THRESHOLD = live_inputs.live_input("tear_threshold").name
+RELIEF = live_inputs.live_input("relief").name
+
+
+def input_names() -> tuple[str, ...]:
+    """Every group input's name, in the order of their identifiers (Socket_1, Socket_2, ...)."""
+    return tuple(name for name, _identifier in _interface_inputs())
+
+
+def _interface_inputs():
+    """(name, socket number) of every input, wiring and live, sorted by socket number."""
+    numbered = [(name, number) for name, number, _type, _description in _WIRING_INPUTS]
+    numbered += [(spec.name, spec.socket) for spec in live_inputs.LIVE_INPUTS]
+    return sorted(numbered, key=lambda item: item[1])
 
 
 def is_monocular_photo_group(group, current_version=False) -> bool:
@@ -83,37 +91,80 @@ def build_node_group(name=GROUP_NAME):
     group.description = "The surface of a photo in its camera's frame, from a depth image"
     group[VERSION_PROPERTY] = GROUP_VERSION
     _build_interface(group)
-    _build_nodes(_Builder(group))
+    builder = _Builder(group)
+    surface, frame = None, None
+    for label, stage in _STAGES:
+        with builder.stage(label):
+            surface, frame = stage(builder, surface, frame)
     return group
 
 
 def _build_interface(group):
-    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
-    for name, socket_type, default, minimum, maximum, subtype, description in _INPUTS:
-        socket = group.interface.new_socket(name, in_out="INPUT", socket_type=socket_type, description=description)
+    interface = group.interface
+    interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    wiring = {name: (socket_type, description) for name, _number, socket_type, description in _WIRING_INPUTS}
+    live = {spec.name: spec for spec in live_inputs.LIVE_INPUTS}
+    sockets = {}
+    # Created in identifier order, so that Socket_<number> is each input's identifier; panels come after.
+    for name, number in _interface_inputs():
+        socket_type, description = wiring[name] if name in wiring else (live[name].socket_type,
+                                                                         live[name].description)
+        socket = interface.new_socket(name, in_out="INPUT", socket_type=socket_type, description=description)
+        assert socket.identifier == f"Socket_{number}", f"{name}: socket numbers must be contiguous from 1"
         # One value per object, never a per-point attribute: no attribute toggle in the modifier panel.
         socket.force_non_field = True
-        if default is not None:
-            socket.default_value = default
-        if minimum is not None:
-            socket.min_value, socket.max_value = minimum, maximum
-        if subtype is not None:
-            socket.subtype = subtype
+        sockets[name] = socket
+    for spec in live_inputs.LIVE_INPUTS:
+        socket = sockets[spec.name]
+        socket.default_value = spec.default
+        if spec.minimum is not None:
+            socket.min_value = spec.minimum
+        if spec.maximum is not None:
+            socket.max_value = spec.maximum
+        if spec.kind == "FLOAT":
+            socket.subtype = spec.socket_subtype
+    for panel_name in live_inputs.PANELS:
+        members = [spec for spec in live_inputs.LIVE_INPUTS if spec.panel == panel_name]
+        if members:
+            panel = interface.new_panel(panel_name)
+            for position, spec in enumerate(members):
+                interface.move_to_parent(sockets[spec.name], panel, position)
 
 
 class _Builder:
-    """Adds named nodes and links; node names are stable so the shipped group can be compared to this source."""
+    """Adds named nodes and links; node names are stable so the shipped group can be compared to this source.
 
-    def __init__(self, group):
-        self.tree = group
+    Nodes are added inside a stage (`with builder.stage(label)`): a labelled Frame node with its own Group Input
+    node, laid out in columns left to right.
+    """
+
+    def __init__(self, tree):
+        self.tree = tree
         self.column = 0
         self.row = 0
-        self.group_input = self.node("NodeGroupInput", "Group Input")
+        self.frame = None
+        self.group_input = None
+
+    @contextmanager
+    def stage(self, label):
+        self.frame = self.tree.nodes.new("NodeFrame")
+        self.frame.name = self.frame.label = label
+        self.group_input = self.node("NodeGroupInput", f"{label} Inputs")
+        self.next_column()
+        try:
+            yield
+        finally:
+            # Each stage's Group Input node shows only the inputs it uses.
+            for socket in self.group_input.outputs:
+                socket.hide = not socket.is_linked
+            self.frame = self.group_input = None
+            self.next_column()
 
     def node(self, bl_idname, name, inputs=(), **properties):
         """Add a node; `inputs` pairs input sockets (index or name) with a socket to link or a value to set."""
         node = self.tree.nodes.new(bl_idname)
         node.name = node.label = name
+        node.parent = self.frame
         for attribute, value in properties.items():
             setattr(node, attribute, value)
         for key, value in inputs:
@@ -161,6 +212,14 @@ class _Builder:
         self.tree.links.new(value, _socket(node.inputs, item_name))
         return node
 
+    def group(self, name, tree, inputs=(), output=0):
+        """A Group node running the node group `tree`; returns one of its outputs."""
+        node = self.node("GeometryNodeGroup", name)
+        node.node_tree = tree
+        for key, value in inputs:
+            self.tree.links.new(value, _socket(node.inputs, key))
+        return _socket(node.outputs, output)
+
 
 def _socket(sockets, key):
     """Socket by index, name or identifier (names change between versions, e.g. "Geometry" became "Mesh");
@@ -173,8 +232,28 @@ def _socket(sockets, key):
     raise KeyError(key)
 
 
-def _build_nodes(b: _Builder):
-    # Grid size from the depth image's aspect (the photo's): `resolution` vertices along its longer side.
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What the grid stage computes once for the stages after it (sockets of its nodes)."""
+
+    vertices_x: bpy.types.NodeSocket  # grid vertices along the photo's width
+    vertices_y: bpy.types.NodeSocket  # and along its height
+    frame_to_uv: bpy.types.NodeSocket  # scale from frame x, y to photo coordinates (offset 0.5)
+    point: bpy.types.NodeSocket  # field: each grid vertex's (x, y) on the frame (the grid itself is turned)
+    nearest_pixel: bpy.types.NodeSocket  # the grid is no finer than the depth image: sample the nearest pixel
+
+
+def _uv_of(b, name, frame, frame_point):
+    """Photo coordinates (u, v, 0) of a point on the frame: 0..1 across the photo (a little beyond in the
+    margin), v = 0 at the bottom like Blender images."""
+    return b.vector_math(name, "MULTIPLY_ADD", frame_point, frame.frame_to_uv, (0.5, 0.5, 0.0))
+
+
+def _frame_and_grid(b, _surface, _frame):
+    """The grid over the photo's frame, `Resolution` vertices along its longer side, and its frame extent."""
+    # Grid size from the depth image's aspect (the photo's).
     info = b.node("GeometryNodeImageInfo", "Depth Image Info", [("Image", b.input(DEPTH_IMAGE))])
     width, height = _socket(info.outputs, "Width"), _socket(info.outputs, "Height")
     longer_side = b.math("Longer Side", "MAXIMUM", width, height)
@@ -185,9 +264,13 @@ def _build_nodes(b: _Builder):
         "Round X", "ROUND", b.math("Scaled X", "MULTIPLY", width_fraction, resolution)), 2.0)
     vertices_y = b.math("Vertices Y", "MAXIMUM", b.math(
         "Round Y", "ROUND", b.math("Scaled Y", "MULTIPLY", height_fraction, resolution)), 2.0)
+    # When the grid is no finer than the image, each vertex takes its nearest pixel (see the depth stage).
+    nearest_pixel = b.out("FunctionNodeCompare", "Grid Within Image", [("A", resolution), ("B", longer_side)],
+                          output="Result", data_type="FLOAT", operation="LESS_EQUAL")
 
     # The photo's frame on the image plane at distance 1 along the view axis (the longer side spans the
     # sensor width): a point (x, y) of this frame at distance z is the camera-space point (x z, y z, -z).
+    b.next_column()
     ray_scale = b.math("Sensor Over Focal", "DIVIDE", b.input(SENSOR_WIDTH), b.input(FOCAL_LENGTH))
     frame_width = b.math("Frame Width", "MULTIPLY", width_fraction, ray_scale)
     frame_height = b.math("Frame Height", "MULTIPLY", height_fraction, ray_scale)
@@ -196,67 +279,48 @@ def _build_nodes(b: _Builder):
     grid_width = b.math("Grid Width", "MULTIPLY", frame_width, 1.0 + 2.0 * FRAME_MARGIN)
     grid_height = b.math("Grid Height", "MULTIPLY", frame_height, 1.0 + 2.0 * FRAME_MARGIN)
 
-    def uv_of(name, frame_point):
-        """Photo coordinates (u, v, 0) of a point on the frame: 0..1 across the photo (a little beyond in the
-        margin), v = 0 at the bottom like Blender images."""
-        return b.vector_math(name, "MULTIPLY_ADD", frame_point, frame_to_uv, (0.5, 0.5, 0.0))
-
-    # Relative inverse depth d maps to 1/z = 1/far + d * (1/near - 1/far): near for d = 1, far for d = 0,
-    # linear in inverse depth so that planes in the scene stay planes.
-    inverse_far = b.math("Inverse Far", "DIVIDE", 1.0, b.input(FAR))
-    inverse_near = b.math("Inverse Near", "DIVIDE", 1.0, b.input(NEAR))
-    inverse_range = b.math("Inverse Range", "SUBTRACT", inverse_near, inverse_far)
-
-    # Sampling reads the depth image in the grid's vertex order (see below), so that consecutive vertices read
-    # neighbouring pixels of a row. When the grid is no finer than the image, each vertex takes its nearest
-    # pixel: that is within half a pixel of the bilinear value, costs half as much, and keeps a depth edge a
-    # clean step for tearing instead of giving the vertex on it an in-between "flying pixel" depth. A finer
-    # grid interpolates bilinearly so that it does not turn slopes into terraces.
-    nearest_pixel = b.out("FunctionNodeCompare", "Grid Within Image", [("A", resolution), ("B", longer_side)],
-                          output="Result", data_type="FLOAT", operation="LESS_EQUAL")
-
-    def distance_at(name, uv):
-        """Distance along the view axis sampled from the depth image at photo coordinates `uv`."""
-        samples = [b.out("GeometryNodeImageTexture", f"{name} {interpolation} Sample",
-                         [("Image", b.input(DEPTH_IMAGE)), ("Vector", uv)],
-                         output="Color", interpolation=interpolation, extension="EXTEND")
-                   for interpolation in ("Linear", "Closest")]
-        color = b.switch(name + " Sample", nearest_pixel, *samples, input_type="RGBA")
-        # Separate Color keeps the red channel exact; the implicit colour-to-float conversion is a luminance.
-        value = b.out("FunctionNodeSeparateColor", name + " Value", [(0, color)], output="Red")
-        inverse = b.math(name + " Inverse", "MULTIPLY_ADD", value, inverse_range, inverse_far)
-        relative = b.math(name + " Relative", "DIVIDE", 1.0, inverse)
-        return b.switch(name + " Kind", b.input(METRIC_DEPTH), relative, value)
-
-    # Until the projection at the end, a point is (x, y) on the frame and z = its distance: tearing and UVs
-    # work on the undistorted frame, and the projection is done once.
     # Mesh Grid numbers its vertices along its Y axis first. Built with its X axis down the photo and turned
     # a quarter turn clockwise, consecutive vertices run along the photo's rows, the order in which the depth
-    # image's pixels lie in memory: sampling then reads from cache instead of striding across the image.
+    # image's pixels lie in memory: sampling then reads from cache instead of striding across the image. The
+    # turn is not applied here: the depth stage writes each vertex's frame position and distance at once.
     b.next_column()
     grid = b.out("GeometryNodeMeshGrid", "Grid", [("Size X", grid_height), ("Size Y", grid_width),
                                                   ("Vertices X", vertices_y), ("Vertices Y", vertices_x)])
     # Smooth normals for the "lit" material (the unlit one ignores them). Mesh Grid marks every face flat with
     # a "sharp_face" attribute: removing it costs nothing per face, where Set Shade Smooth would write every
-    # face, and tearing below has one attribute less to copy.
+    # face, and tearing has one attribute less to copy.
     grid = b.out("GeometryNodeRemoveAttribute", "Smooth Grid", [("Geometry", grid), ("Name", "sharp_face")])
     grid_x, grid_y, _ = b.separate("Grid Position", b.out("GeometryNodeInputPosition", "Position"))
     frame_y = b.math("Grid X Down The Photo", "MULTIPLY", grid_x, -1.0)
-    grid_distance = distance_at("Grid Depth", uv_of("Grid UV", b.combine("Grid Frame Point", grid_y, frame_y)))
-    surface = b.out("GeometryNodeSetPosition", "Grid Depth",
-                    [("Geometry", grid), ("Position", b.combine("Grid Point", grid_y, frame_y, grid_distance))])
-    position = b.out("GeometryNodeInputPosition", "Frame Position")
+    point = b.combine("Grid Frame Point", grid_y, frame_y)
+    return grid, _Frame(vertices_x, vertices_y, frame_to_uv, point, nearest_pixel)
 
-    # Tearing: a face is torn when its farthest corner is more than (1 + threshold) times its nearest.
-    b.next_column()
+
+def _depth(b, grid, frame):
+    """Depth: each grid vertex at its frame position and its distance sampled from the depth image."""
+    distance = b.group("Sample Grid Depth", _depth_sampler(), [
+        ("Image", b.input(DEPTH_IMAGE)), ("UV", _uv_of(b, "Grid UV", frame, frame.point)),
+        ("Closest", frame.nearest_pixel), ("Metric", b.input(METRIC_DEPTH)), ("Near", b.input(NEAR)),
+        ("Far", b.input(FAR))], output="Distance")
+    x, y, _ = b.separate("Grid Frame XY", frame.point)
+    surface = b.out("GeometryNodeSetPosition", "Grid Depth",
+                    [("Geometry", grid), ("Position", b.combine("Grid Point", x, y, distance))])
+    return surface, frame
+
+
+def _tearing(b, surface, frame):
+    """Tearing: faces across a depth jump become patches on either side instead of a stretched "rubber sheet"."""
+    # A face is torn when its farthest corner is more than (1 + threshold) times its nearest.
+    position = b.out("GeometryNodeInputPosition", "Frame Position")
     distance = b.separate("Distance", position)[2]
     # Captured once: each corner lookup below would evaluate the field over all the points again.
     distance_capture = b.capture("Capture Distance", "POINT", surface, "Distance", "FLOAT", distance)
     stored_distance = _socket(distance_capture.outputs, "Distance")
-    # The corners' vertices. Mesh Grid numbers vertices line by line, `vertices_x` to a line (see above), and
-    # face f of line l = floor(f / (vertices_x - 1)) has corners v, v + n, v + n + 1, v + 1 with v = f + l and
-    # n = vertices_x: cheaper than looking them up in the topology. Math nodes compute in float, exact for
-    # indices up to 2^24; larger grids use the topology lookup.
+    # The corners' vertices. Mesh Grid numbers vertices line by line, `vertices_x` to a line (see the grid
+    # stage), and face f of line l = floor(f / (vertices_x - 1)) has corners v, v + n, v + n + 1, v + 1 with
+    # v = f + l and n = vertices_x: cheaper than looking them up in the topology. Math nodes compute in float,
+    # exact for indices up to 2^24; larger grids use the topology lookup.
+    vertices_x = frame.vertices_x
     face_index = b.out("GeometryNodeInputIndex", "Face Index")
     face_line = b.math("Face Line", "FLOOR", b.math(
         "Face Line Fraction", "DIVIDE", face_index, b.math("Faces Per Line", "SUBTRACT", vertices_x, 1.0)))
@@ -270,7 +334,8 @@ def _build_nodes(b: _Builder):
                         b.math("Corner 2 Vertex Sum", "ADD", first_vertex, line_plus_one),
                         b.math("Corner 3 Vertex Sum", "ADD", first_vertex, 1.0))
     index_is_exact = b.math("Exact Vertex Sums", "LESS_THAN", b.math(
-        "Grid Vertex Count", "MULTIPLY", vertices_x, vertices_y), 2.0**24 + 0.5)
+        "Grid Vertex Count", "MULTIPLY", vertices_x, frame.vertices_y), 2.0**24 + 0.5)
+    b.next_column()
     corner_distances = []
     for corner in range(4):
         corner_index = b.out("GeometryNodeCornersOfFace", f"Corner {corner}", [("Sort Index", corner)],
@@ -282,6 +347,7 @@ def _build_nodes(b: _Builder):
         corner_distances.append(b.out("GeometryNodeFieldAtIndex", f"Corner {corner} Depth",
                                       [("Index", vertex_index), ("Value", stored_distance)], output="Value",
                                       domain="POINT", data_type="FLOAT"))
+    b.next_column()
     farthest = b.math("Farthest Corner", "MAXIMUM", b.math("Farthest 01", "MAXIMUM", *corner_distances[:2]),
                       b.math("Farthest 23", "MAXIMUM", *corner_distances[2:]))
     nearest = b.math("Nearest Corner", "MINIMUM", b.math("Nearest 01", "MINIMUM", *corner_distances[:2]),
@@ -327,20 +393,29 @@ def _build_nodes(b: _Builder):
     b.tree.links.new(intact, joined.inputs[0])
     # A threshold of 0 turns tearing off, and the switch skips its cost.
     tearing_on = b.math("Tearing On", "GREATER_THAN", b.input(TEAR_THRESHOLD), 0.0)
-    torn_surface = b.switch("Tearing", tearing_on, surface, _socket(joined.outputs, "Geometry"), "GEOMETRY")
+    return b.switch("Tearing", tearing_on, surface, _socket(joined.outputs, "Geometry"), "GEOMETRY"), frame
 
-    # Every corner shows the photo at its own frame position: each vertex shows its own pixel. (Captured on
-    # points, then copied to corners, which Blender 4.2 does faster from a captured attribute than from a Field On
-    # Domain node; stored after tearing so that tearing has less data to copy.)
-    b.next_column()
-    uv_capture = b.capture("Capture Point UV", "POINT", torn_surface, "UV", "VECTOR", uv_of("Frame UV", position))
+
+def _uv_map(b, surface, frame):
+    """UV Map: every corner shows the photo at its own frame position, so each vertex shows its own pixel."""
+    # Captured on points, then copied to corners, which Blender 4.2 does faster from a captured attribute than
+    # from a Field On Domain node; stored after tearing so that tearing has less data to copy.
+    position = b.out("GeometryNodeInputPosition", "UV Frame Position")
+    uv_capture = b.capture("Capture Point UV", "POINT", surface, "UV", "VECTOR",
+                           _uv_of(b, "Frame UV", frame, position))
     with_uv = b.out("GeometryNodeStoreNamedAttribute", "Store UV Map", [
         ("Geometry", _socket(uv_capture.outputs, "Geometry")), ("Name", UV_MAP_NAME),
         ("Value", _socket(uv_capture.outputs, "UV"))], data_type="FLOAT2", domain="CORNER")
+    return with_uv, frame
 
-    # Projection. Depth scale stretches distances away from Near: z' = near + (z - near) s, written
-    # z' = z s + near (1 - s); perspective puts (x, y) on the ray, (x z', y z', -z'), relief on the plane at
-    # Near, (x near, y near, -z'). (Near, not the nearest sampled distance: that statistic would cost a sort.)
+
+def _projection(b, surface, frame):
+    """Projection: each point from frame space onto its camera ray (or the relief plane), depth scale applied."""
+    # Depth scale stretches distances away from Near: z' = near + (z - near) s, written z' = z s + near (1 - s);
+    # perspective puts (x, y) on the ray, (x z', y z', -z'), relief on the plane at Near, (x near, y near, -z').
+    # (Near, not the nearest sampled distance: that statistic would cost a sort.)
+    position = b.out("GeometryNodeInputPosition", "Projected Frame Position")
+    distance = b.separate("Frame Distance", position)[2]
     near, depth_scale = b.input(NEAR), b.input(DEPTH_SCALE)
     scale_offset = b.math("Depth Scale Offset", "SUBTRACT", near, b.math("Scaled Near", "MULTIPLY", near, depth_scale))
     scaled = b.math("Scaled Distance", "MULTIPLY_ADD", distance, depth_scale, scale_offset)
@@ -351,11 +426,76 @@ def _build_nodes(b: _Builder):
     camera_offset = b.combine("Camera Offset", z=b.math("Negative Scale Offset", "MULTIPLY", scale_offset, -1.0))
     camera_point = b.vector_math("Camera Point", "MULTIPLY_ADD", position, camera_scale, camera_offset)
     b.next_column()
-    projected = b.out("GeometryNodeSetPosition", "Project To Camera",
-                      [("Geometry", with_uv), ("Position", camera_point)])
+    projected = b.out("GeometryNodeSetPosition", "Project To Camera", [("Geometry", surface), ("Position", camera_point)])
+    return projected, frame
+
+
+def _material(b, surface, frame):
+    """Material: the faces show the Material input; the surface is the group's output."""
     # Mesh Grid gives its mesh one empty material slot, which every face uses: filling that slot costs nothing
     # per face, where Set Material would add the material as a second slot and write every face's index.
     with_material = b.out("GeometryNodeReplaceMaterial", "Fill Material Slot",
-                          [("Geometry", projected), ("New", b.input(MATERIAL))])  # "Old": none
+                          [("Geometry", surface), ("New", b.input(MATERIAL))])  # "Old": none
     output = b.node("NodeGroupOutput", "Group Output")
     b.tree.links.new(with_material, output.inputs[0])
+    return with_material, frame
+
+
+# The pipeline, left to right: (frame label, stage).
+_STAGES = (
+    ("Frame and Grid", _frame_and_grid),
+    ("Depth", _depth),
+    ("Tearing", _tearing),
+    ("UV Map", _uv_map),
+    ("Projection", _projection),
+    ("Material", _material),
+)
+
+
+def _depth_sampler():
+    """The sub-group that reads a distance from a depth image at photo coordinates: this add-on version's copy
+    if the file has it, else a new one."""
+    for tree in bpy.data.node_groups:
+        if tree.name.startswith(DEPTH_SAMPLER_NAME) and tree.get(VERSION_PROPERTY) == GROUP_VERSION \
+                and tree.library is None:
+            return tree
+    tree = bpy.data.node_groups.new(DEPTH_SAMPLER_NAME, "GeometryNodeTree")
+    tree.description = "Distance along the view axis read from a depth image at photo coordinates"
+    tree[VERSION_PROPERTY] = GROUP_VERSION
+    interface = tree.interface
+    interface.new_socket("Distance", in_out="OUTPUT", socket_type="NodeSocketFloat")
+    for name, socket_type, description in (
+        ("Image", "NodeSocketImage", "Float, non-colour depth image"),
+        ("UV", "NodeSocketVector", "Photo coordinates, 0..1 across the image, v = 0 at the bottom"),
+        ("Closest", "NodeSocketBool", "Take the nearest pixel instead of interpolating bilinearly"),
+        ("Metric", "NodeSocketBool", "The image holds distances, not relative inverse depth"),
+        ("Near", "NodeSocketFloat", "Distance of relative inverse depth 1"),
+        ("Far", "NodeSocketFloat", "Distance of relative inverse depth 0"),
+    ):
+        interface.new_socket(name, in_out="INPUT", socket_type=socket_type, description=description)
+    b = _Builder(tree)
+    with b.stage("Depth Sampler"):
+        # Sampling reads the depth image in the grid's vertex order, so that consecutive vertices read
+        # neighbouring pixels of a row. When the grid is no finer than the image, each vertex takes its nearest
+        # pixel: that is within half a pixel of the bilinear value, costs half as much, and keeps a depth edge a
+        # clean step for tearing instead of giving the vertex on it an in-between "flying pixel" depth. A finer
+        # grid interpolates bilinearly so that it does not turn slopes into terraces.
+        samples = [b.out("GeometryNodeImageTexture", f"{interpolation} Sample",
+                         [("Image", b.input("Image")), ("Vector", b.input("UV"))],
+                         output="Color", interpolation=interpolation, extension="EXTEND")
+                   for interpolation in ("Linear", "Closest")]
+        color = b.switch("Sample", b.input("Closest"), *samples, input_type="RGBA")
+        # Separate Color keeps the red channel exact; the implicit colour-to-float conversion is a luminance.
+        value = b.out("FunctionNodeSeparateColor", "Value", [(0, color)], output="Red")
+        # Relative inverse depth d maps to 1/z = 1/far + d (1/near - 1/far): near for d = 1, far for d = 0,
+        # linear in inverse depth so that planes in the scene stay planes.
+        b.next_column()
+        inverse_far = b.math("Inverse Far", "DIVIDE", 1.0, b.input("Far"))
+        inverse_near = b.math("Inverse Near", "DIVIDE", 1.0, b.input("Near"))
+        inverse_range = b.math("Inverse Range", "SUBTRACT", inverse_near, inverse_far)
+        inverse = b.math("Inverse Depth", "MULTIPLY_ADD", value, inverse_range, inverse_far)
+        relative = b.math("Relative Distance", "DIVIDE", 1.0, inverse)
+        distance = b.switch("Depth Kind", b.input("Metric"), relative, value)
+        output = b.node("NodeGroupOutput", "Group Output")
+        b.tree.links.new(distance, output.inputs[0])
+    return tree

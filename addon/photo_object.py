@@ -6,37 +6,39 @@ sits at the object's origin, looks down local -Z with +Y up (see CONTRACT.md).
 """
 
 import math
-from dataclasses import dataclass
+import os
 from pathlib import Path
 
 import bpy
 import numpy as np
 
-from . import node_group
-from .depth import DepthResult, load_photo, read_photo_info
+from . import live_inputs, node_group
+from .depth import DepthResult, load_photo
 from .depth.paths import NODE_ASSET_BLEND
 
-# The photo's longer side spans the sensor width (sensor fit AUTO), so a 35 mm-equivalent focal length with
-# a 36 mm sensor gives the photo's field of view.
-DEFAULT_FOCAL_LENGTH = 35.0
-DEFAULT_SENSOR_WIDTH = 36.0
-
-
-@dataclass
 class PhotoObjectSettings:
-    """Everything `create_photo_object` needs besides the photo and its depth."""
+    """Everything `create_photo_object` needs besides the photo and its depth: the starting values of the live
+    inputs (keyword arguments named after `LiveInput.attribute`, readable as attributes, e.g. `settings.near`;
+    the rest take their defaults from `live_inputs.LIVE_INPUTS`) and how to build the object."""
 
-    focal_length: float = DEFAULT_FOCAL_LENGTH  # mm
-    sensor_width: float = DEFAULT_SENSOR_WIDTH  # mm, spans the photo's longer side
-    near: float = 1.0  # distance of the nearest relative depth (ignored for metric depth)
-    far: float = 10.0  # distance of the farthest relative depth (ignored for metric depth)
-    resolution: int = 256  # vertices along the photo's longer side
-    depth_scale: float = 1.0
-    tear_threshold: float = 0.1
-    relief: bool = False
-    lit: bool = False  # Principled BSDF for relighting instead of showing the photo unlit
-    pack_photo: bool = False
-    add_camera: bool = True
+    def __init__(self, *, lit=False, pack_photo=False, add_camera=True, **inputs):
+        unknown = inputs.keys() - live_inputs.defaults().keys()
+        if unknown:
+            raise TypeError(f"PhotoObjectSettings has no live input {', '.join(sorted(unknown))}")
+        self.inputs = {**live_inputs.defaults(), **inputs}
+        self.lit = lit  # Principled BSDF for relighting instead of showing the photo unlit
+        self.pack_photo = pack_photo
+        self.add_camera = add_camera
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["inputs"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self):
+        return (f"PhotoObjectSettings(lit={self.lit}, pack_photo={self.pack_photo}, add_camera={self.add_camera}, "
+                f"inputs={self.inputs})")
 
 
 def create_photo_object(context, photo_path, depth: DepthResult, settings: PhotoObjectSettings) -> bpy.types.Object:
@@ -54,15 +56,14 @@ def create_photo_object(context, photo_path, depth: DepthResult, settings: Photo
     photo_path = Path(photo_path)
     created = []  # datablocks made so far, removed again if anything fails
     try:
-        photo_image = _load_photo_image(photo_path, settings.pack_photo)
+        photo_image = _load_photo_image(photo_path, settings.pack_photo, depth.exif_orientation)
         created.append(photo_image)
         depth_image = _new_depth_image(photo_path.stem + " depth", depth)
         created.append(depth_image)
         material = _new_material(photo_path.stem, photo_image, settings.lit)
         created.append(material)
-        group, group_is_new = _bundled_node_group()
-        if group_is_new:
-            created.append(group)
+        group, appended_groups = _bundled_node_group()
+        created += appended_groups
         mesh = bpy.data.meshes.new(photo_path.stem)
         created.append(mesh)
         obj = bpy.data.objects.new(photo_path.stem, mesh)
@@ -79,15 +80,8 @@ def create_photo_object(context, photo_path, depth: DepthResult, settings: Photo
             {
                 node_group.DEPTH_IMAGE: depth_image,
                 node_group.METRIC_DEPTH: depth.kind == "DEPTH",
-                node_group.RESOLUTION: settings.resolution,
-                node_group.FOCAL_LENGTH: settings.focal_length,
-                node_group.SENSOR_WIDTH: settings.sensor_width,
-                node_group.NEAR: settings.near,
-                node_group.FAR: settings.far,
-                node_group.DEPTH_SCALE: settings.depth_scale,
-                node_group.TEAR_THRESHOLD: settings.tear_threshold,
-                node_group.RELIEF: settings.relief,
                 node_group.MATERIAL: material,
+                **{spec.name: settings.inputs[spec.attribute] for spec in live_inputs.LIVE_INPUTS},
             },
         )
 
@@ -170,6 +164,23 @@ def photo_image(obj):
     return None
 
 
+def photo_source(obj):
+    """Where the photo object's photo is now: (file path, None), or (its recorded path, HxWx3 pixels) when the
+    file is gone but the .blend still holds the photo packed.
+
+    The photo image's own path comes first: it follows the artist's relinking (File > External Data > Find
+    Missing Files); the path recorded when the object was built is the fallback.
+    """
+    image = photo_image(obj)
+    if image is None or not image.filepath:
+        path = bpy.path.abspath(obj.monocular_photo.photo_path)
+    else:
+        path = bpy.path.abspath(image.filepath, library=image.library)
+    if not os.path.isfile(path) and image is not None and image.packed_file is not None:
+        return path, image_pixels(image)[..., :3]
+    return path, None
+
+
 def modifier_input_property(modifier, name):
     """(data, property path) of the modifier's value for group input `name`, e.g. for `layout.prop(*...)`.
 
@@ -208,16 +219,15 @@ def _record_provenance(obj, depth: DepthResult):
     properties.provider = depth.provider
 
 
-def _load_photo_image(photo_path: Path, pack: bool):
+def _load_photo_image(photo_path: Path, pack: bool, exif_orientation: int):
     """The photo as an image datablock; packed and oriented when the file has an EXIF rotation.
 
     Blender ignores EXIF orientation when it loads a file, so a rotated photo is read by the depth engine,
     which applies the orientation, and stored as packed pixels. So is a photo Blender reads as an empty
     image (Blender 5.x does with some formats Pillow reads, e.g. GIF).
     """
-    oriented_pixels = _oriented_pixels(photo_path)
-    if oriented_pixels is not None:
-        return _new_packed_photo(photo_path.name, oriented_pixels)
+    if exif_orientation not in (0, 1):
+        return _new_packed_photo(photo_path.name, load_photo(photo_path))
     image = bpy.data.images.load(str(photo_path), check_existing=False)
     # Reading the size decodes the photo: checked only for formats Blender does not list as its own.
     if photo_path.suffix.lower() not in bpy.path.extensions_image and tuple(image.size) == (0, 0):
@@ -230,13 +240,6 @@ def _load_photo_image(photo_path: Path, pack: bool):
         image.filepath = bpy.path.relpath(image.filepath)
     image.alpha_mode = "NONE"
     return image
-
-
-def _oriented_pixels(photo_path: Path):
-    """HxWx3 uint8 pixels with the EXIF orientation applied, or None when the photo is not rotated."""
-    if read_photo_info(photo_path).exif_orientation in (0, 1):
-        return None
-    return load_photo(photo_path)
 
 
 def image_pixels(image) -> np.ndarray:
@@ -311,12 +314,13 @@ def _new_material(name, photo_image, lit: bool):
 def _bundled_node_group():
     """The "Monocular Photo" group of this add-on version: reused if already in the file, else appended.
 
-    Returns (group, appended_now).
+    Returns (group, the groups appended now: its sub-groups, then the group itself; none when reused).
     """
     for group in bpy.data.node_groups:
         if node_group.is_monocular_photo_group(group, current_version=True) and group.library is None:
-            return group, False
+            return group, []
     libraries_before = set(bpy.data.libraries)
+    groups_before = set(bpy.data.node_groups)
     with bpy.data.libraries.load(str(NODE_ASSET_BLEND), link=False) as (data_from, data_to):
         if node_group.GROUP_NAME not in data_from.node_groups:
             raise RuntimeError(f'{NODE_ASSET_BLEND} has no node group "{node_group.GROUP_NAME}".')
@@ -329,7 +333,8 @@ def _bundled_node_group():
     # away with its last photo object (the asset file keeps its own copy with a fake user).
     group.asset_clear()
     group.use_fake_user = False
-    return group, True
+    sub_groups = [appended for appended in bpy.data.node_groups if appended not in groups_before and appended != group]
+    return group, [*sub_groups, group]
 
 
 def _new_camera(context, obj, settings: PhotoObjectSettings, photo_size, created):

@@ -21,6 +21,7 @@ classes = (
 
 
 def register():
+    add_photo.add_live_input_properties()
     for cls in classes:
         bpy.utils.register_class(cls)
     properties.register_object_property()

@@ -34,6 +34,7 @@ class PreparedPhoto:
     photo_size: tuple[int, int]  # (width, height) after EXIF orientation
     focal_length_35mm: float | None
     name: str  # for error messages
+    exif_orientation: int = 1
 
 
 def _photo_name(source) -> str:
@@ -118,10 +119,10 @@ class DepthEstimator:
         """Decode (reduced-size for JPEG), resize to the network input and normalise to NCHW float32."""
         if _is_path(source):
             pixels, info = images.decode_photo(source, min_size=self.decode_size)
-            photo_size, focal = info.size, info.focal_length_35mm
+            photo_size, focal, orientation = info.size, info.focal_length_35mm, info.exif_orientation
         else:
             pixels = _array_photo(source)
-            photo_size, focal = (pixels.shape[1], pixels.shape[0]), None
+            photo_size, focal, orientation = (pixels.shape[1], pixels.shape[0]), None, 1
         size = _network_size(self.spec, self.fixed_size, photo_size[0], photo_size[1])
         if (pixels.shape[1], pixels.shape[0]) != size:
             # reducing_gap: big non-JPEG photos are first shrunk by an integer factor (fast box filter).
@@ -130,7 +131,7 @@ class DepthEstimator:
         chw *= 1.0 / 255.0
         chw -= self._mean
         chw *= self._inv_std
-        return PreparedPhoto(chw[None], photo_size, focal, _photo_name(source))
+        return PreparedPhoto(chw[None], photo_size, focal, _photo_name(source), orientation)
 
     def infer(self, prepared: PreparedPhoto) -> np.ndarray:
         """The network's raw output for one prepared photo, HxW float32."""
@@ -164,6 +165,7 @@ class DepthEstimator:
             focal_length_35mm=prepared.focal_length_35mm,
             provider=self.provider,
             warning=self.warning,
+            exif_orientation=prepared.exif_orientation,
         )
 
     def estimate(self, source, progress=None, cancel=None) -> DepthResult:

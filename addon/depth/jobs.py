@@ -42,6 +42,7 @@ class DepthRequest:
                     model_id="file",
                     photo_size=info.size,
                     focal_length_35mm=info.focal_length_35mm,
+                    exif_orientation=info.exif_orientation,
                 )
         return estimate_depth(
             self.photo_path if self.photo_pixels is None else self.photo_pixels,

@@ -21,3 +21,5 @@ class DepthResult:
     focal_length_35mm: float | None  # EXIF FocalLengthIn35mmFilm, when the photo has it
     provider: str = ""  # onnxruntime execution provider that ran the model, "" when no model ran
     warning: str = ""  # one sentence, e.g. why CUDA was asked for but the CPU ran the model
+    # The photo file's EXIF orientation (1: as stored), so that whoever shows the photo need not read it again.
+    exif_orientation: int = 1

@@ -1,10 +1,11 @@
 """Add > Mesh > Monocular Photo: a photo in, a depth-displaced photo object (and its camera) out."""
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, StringProperty
 from bpy.types import Operator
 from bpy_extras.io_utils import ImportHelper
 
+from .. import live_inputs
 from ..photo_object import PhotoObjectSettings, create_photo_object
 from ..properties import DEPTH_KIND_ITEMS
 from .depth_operator import DepthOperatorMixin
@@ -31,83 +32,22 @@ class MESH_OT_monocular_photo_add(DepthOperatorMixin, ImportHelper, Operator):
         items=DEPTH_KIND_ITEMS,
         default='INVERSE',
     )
-    focal_length: FloatProperty(
-        name="Focal Length",
-        description="Focal length of the camera that took the photo; default: the photo's EXIF "
-        "35 mm-equivalent focal length, else 35 mm",
-        default=PhotoObjectSettings.focal_length,
-        min=1.0,
-        soft_max=500.0,
-        unit='CAMERA',
-        # Not remembered between runs: a remembered value would count as set and hide the next photo's EXIF.
-        options={'SKIP_SAVE'},
-    )
-    sensor_width: FloatProperty(
-        name="Sensor Width",
-        description="Width of the camera's sensor along the photo's longer side "
-        "(36 mm: full frame, the frame of 35 mm-equivalent focal lengths)",
-        default=PhotoObjectSettings.sensor_width,
-        min=1.0,
-        soft_max=100.0,
-        unit='CAMERA',
-    )
-    near: FloatProperty(
-        name="Near",
-        description="Distance of the nearest point of the photo (relative depth maps only)",
-        default=PhotoObjectSettings.near,
-        min=0.001,
-        unit='LENGTH',
-    )
-    far: FloatProperty(
-        name="Far",
-        description="Distance of the farthest point of the photo (relative depth maps only)",
-        default=PhotoObjectSettings.far,
-        min=0.001,
-        unit='LENGTH',
-    )
-    resolution: IntProperty(
-        name="Resolution",
-        description="Vertices along the photo's longer side",
-        default=PhotoObjectSettings.resolution,
-        min=2,
-        soft_max=2048,
-    )
-    depth_scale: FloatProperty(
-        name="Depth Scale",
-        description="Stretch distances along the camera rays away from Near (1: as estimated); "
-        "the camera's view does not change",
-        default=PhotoObjectSettings.depth_scale,
-        min=0.0,
-        soft_max=10.0,
-    )
-    tear_threshold: FloatProperty(
-        name="Tear Threshold",
-        description="Remove faces whose depth jumps more than this fraction, so foreground edges do "
-        "not smear into the background when the camera moves (0: never tear)",
-        default=PhotoObjectSettings.tear_threshold,
-        min=0.0,
-        soft_max=1.0,
-        subtype='FACTOR',
-    )
-    relief: BoolProperty(
-        name="Relief",
-        description="Displace a flat plane instead of placing points on their camera rays (a bas-relief look)",
-        default=PhotoObjectSettings.relief,
-    )
+    # The live inputs (near, far, resolution, ...) are added from `live_inputs.LIVE_INPUTS` when the add-on
+    # registers: see `add_live_input_properties()`.
     add_camera: BoolProperty(
         name="Add Camera",
         description="Add a camera that reproduces the photo",
-        default=PhotoObjectSettings.add_camera,
+        default=True,
     )
     lit: BoolProperty(
         name="Lit",
         description="Let scene lights shade the photo (off: show the photo as taken, it is already lit)",
-        default=PhotoObjectSettings.lit,
+        default=False,
     )
     pack_photo: BoolProperty(
         name="Pack Photo",
         description="Store the photo inside the .blend file instead of referring to it",
-        default=PhotoObjectSettings.pack_photo,
+        default=False,
     )
 
     @classmethod
@@ -134,31 +74,33 @@ class MESH_OT_monocular_photo_add(DepthOperatorMixin, ImportHelper, Operator):
             row = body.row()
             row.active = bool(self.depth_filepath)
             row.prop(self, "depth_kind")
-            col = body.column(align=True)
-            col.active = not (self.depth_filepath and self.depth_kind == 'DEPTH')
-            col.prop(self, "near")
-            col.prop(self, "far")
+            self.draw_live_inputs(body, "Depth")
 
         header, body = layout.panel("monocular_photo_mesh", default_closed=False)
         header.label(text="Mesh")
         if body:
-            body.prop(self, "resolution")
-            body.prop(self, "depth_scale")
-            body.prop(self, "tear_threshold")
-            body.prop(self, "relief")
+            self.draw_live_inputs(body, "Mesh")
 
         header, body = layout.panel("monocular_photo_camera", default_closed=True)
         header.label(text="Camera")
         if body:
             body.prop(self, "add_camera")
-            body.prop(self, "focal_length")
-            body.prop(self, "sensor_width")
+            self.draw_live_inputs(body, "Camera")
 
         header, body = layout.panel("monocular_photo_material", default_closed=True)
         header.label(text="Material")
         if body:
             body.prop(self, "lit")
             body.prop(self, "pack_photo")
+
+    def draw_live_inputs(self, layout, panel):
+        metric = bool(self.depth_filepath) and self.depth_kind == 'DEPTH'
+        col = layout.column(align=True)
+        for spec in live_inputs.LIVE_INPUTS:
+            if spec.panel == panel:
+                row = col.row(align=True)
+                row.active = not (metric and spec.attribute in ("near", "far"))  # unused by metric depth
+                row.prop(self, spec.attribute)
 
     def execute(self, context):
         if not self.filepath:
@@ -179,17 +121,10 @@ class MESH_OT_monocular_photo_add(DepthOperatorMixin, ImportHelper, Operator):
             # Shown in the redo panel, so the artist sees (and can correct) what the EXIF said.
             self.focal_length = depth.focal_length_35mm
         settings = PhotoObjectSettings(
-            focal_length=self.focal_length,
-            sensor_width=self.sensor_width,
-            near=self.near,
-            far=self.far,
-            resolution=self.resolution,
-            depth_scale=self.depth_scale,
-            tear_threshold=self.tear_threshold,
-            relief=self.relief,
             lit=self.lit,
             pack_photo=self.pack_photo,
             add_camera=self.add_camera,
+            **{spec.attribute: getattr(self, spec.attribute) for spec in live_inputs.LIVE_INPUTS},
         )
         try:
             create_photo_object(context, bpy.path.abspath(self.filepath), depth, settings)
@@ -197,3 +132,16 @@ class MESH_OT_monocular_photo_add(DepthOperatorMixin, ImportHelper, Operator):
             self.report({'ERROR'}, str(error).removeprefix("Error: ").strip())
             return {'CANCELLED'}
         return {'FINISHED'}
+
+
+# The class's own annotations, before the live inputs are added to them.
+_OWN_ANNOTATIONS = dict(MESH_OT_monocular_photo_add.__annotations__)
+
+
+def add_live_input_properties():
+    """Give the operator one property per live input (same name, default, limits and tooltip as the group's
+    input); call before registering it. Done at registration, not import, so the table is read as it is then."""
+    MESH_OT_monocular_photo_add.__annotations__ = {
+        **_OWN_ANNOTATIONS,
+        **{spec.attribute: live_inputs.operator_property(spec) for spec in live_inputs.LIVE_INPUTS},
+    }

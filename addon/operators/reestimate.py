@@ -1,11 +1,8 @@
 """Re-estimate depth: run a (different) model on the active photo object's photo, keep its live inputs."""
 
-import os
-
-import bpy
 from bpy.types import Operator
 
-from ..photo_object import image_pixels, is_photo_object, photo_image, replace_depth
+from ..photo_object import is_photo_object, photo_source, replace_depth
 from .depth_operator import DepthOperatorMixin
 
 
@@ -34,14 +31,7 @@ class OBJECT_OT_monocular_photo_reestimate(DepthOperatorMixin, Operator):
         obj = context.active_object
         # By name: in the UI the object is looked up again when the depth is ready, after other edits.
         self._object_name = obj.name
-        image = photo_image(obj)
-        if image is None or not image.filepath:
-            photo_path = bpy.path.abspath(obj.monocular_photo.photo_path)
-        else:  # the image's path follows the artist's relinking (File > External Data > Find Missing Files)
-            photo_path = bpy.path.abspath(image.filepath, library=image.library)
-        pixels = None
-        if not os.path.isfile(photo_path) and image is not None and image.packed_file is not None:
-            pixels = image_pixels(image)[..., :3]  # the file moved, but the .blend still holds the photo
+        photo_path, pixels = photo_source(obj)
         return self.run_depth(context, self.depth_request(context, photo_path, photo_pixels=pixels))
 
     def use_depth(self, context, depth):

@@ -2,22 +2,34 @@
 
 from bpy.types import Panel
 
+from .. import live_inputs
 from ..depth import paths
 from ..operators.add_photo import MESH_OT_monocular_photo_add
 from ..operators.reestimate import OBJECT_OT_monocular_photo_reestimate
 from ..photo_object import depth_image, is_photo_object, modifier_input_property, photo_modifier
 
-# Group inputs that are wiring, not controls: the geometry and the datablocks the add-on sets itself.
-_WIRING_SOCKET_TYPES = {'NodeSocketGeometry', 'NodeSocketImage', 'NodeSocketMaterial', 'NodeSocketObject'}
+
+def live_input_items(node_group, panel=None):
+    """The group's live inputs (`live_inputs.LIVE_INPUTS`, of `panel` when given) that it has, in table order.
+
+    A group made by an older add-on version may lack inputs added since: those are left out."""
+    sockets = {item.name: item for item in node_group.interface.items_tree
+               if item.item_type == 'SOCKET' and item.in_out == 'INPUT'}
+    return [sockets[spec.name] for spec in live_inputs.LIVE_INPUTS
+            if spec.name in sockets and panel in (None, spec.panel)]
 
 
-def live_input_items(node_group):
-    """The group's input sockets an artist tweaks, in interface order."""
-    return [
-        item
-        for item in node_group.interface.items_tree
-        if item.item_type == 'SOCKET' and item.in_out == 'INPUT' and item.socket_type not in _WIRING_SOCKET_TYPES
-    ]
+def draw_live_inputs(layout, modifier):
+    """The modifier's live inputs, in one sub-panel per interface panel."""
+    for panel in live_inputs.PANELS:
+        items = live_input_items(modifier.node_group, panel)
+        if not items:
+            continue
+        header, body = layout.panel(f"monocular_photo_live_{panel.lower()}", default_closed=False)
+        header.label(text=panel)
+        if body:
+            for item in items:
+                body.prop(*modifier_input_property(modifier, item.name), text=item.name)
 
 
 class VIEW3D_PT_monocular_photo(Panel):
@@ -42,11 +54,7 @@ class VIEW3D_PT_monocular_photo(Panel):
         modifier = photo_modifier(obj)
 
         # The modifier's own inputs: editing them here re-evaluates the node group, never the network.
-        header, body = layout.panel("monocular_photo_live_inputs", default_closed=False)
-        header.label(text="Live Inputs")
-        if body:
-            for item in live_input_items(modifier.node_group):
-                body.prop(*modifier_input_property(modifier, item.name), text=item.name)
+        draw_live_inputs(layout, modifier)
 
         header, body = layout.panel("monocular_photo_source", default_closed=False)
         header.label(text="Depth Source")

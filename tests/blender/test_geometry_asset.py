@@ -4,7 +4,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from addon import node_group  # noqa: E402
+from addon import live_inputs, node_group  # noqa: E402
 from addon.depth.paths import NODE_ASSET_BLEND  # noqa: E402
 
 pytestmark = pytest.mark.blender
@@ -46,13 +46,15 @@ def describe(group):
     nodes = {
         node.name: (node.bl_idname, _properties(node),
                     {socket.identifier: _value(socket.default_value) for socket in node.inputs
-                     if socket.enabled and not socket.is_linked and hasattr(socket, "default_value")})
+                     if socket.enabled and not socket.is_linked and hasattr(socket, "default_value")},
+                    describe(node.node_tree) if getattr(node, "node_tree", None) is not None else None,
+                    node.parent.name if node.parent is not None else None)
         for node in group.nodes
     }
     links = sorted((link.from_node.name, link.from_socket.identifier, link.to_node.name, link.to_socket.identifier)
                    for link in group.links)
     return {"interface": interface, "nodes": nodes, "links": links, "is_modifier": group.is_modifier,
-            "version": group[node_group.VERSION_PROPERTY], "description": group.description}
+            "version": group.get(node_group.VERSION_PROPERTY), "description": group.description}
 
 
 @pytest.fixture
@@ -79,12 +81,43 @@ def test_shipped_group_is_a_geometry_nodes_modifier_asset(empty_file):
     assert group.asset_data is not None
     assert group.bl_idname == "GeometryNodeTree" and group.is_modifier
     assert node_group.is_monocular_photo_group(group, current_version=True)
-    assert list(node_group.INPUT_NAMES) == [
-        item.name for item in group.interface.items_tree if item.item_type == "SOCKET" and item.in_out == "INPUT"]
+    assert sorted(node_group.input_names()) == sorted(
+        item.name for item in group.interface.items_tree if item.item_type == "SOCKET" and item.in_out == "INPUT")
+
+
+# The identifiers of group v5, the last group without interface panels.
+V5_IDENTIFIERS = {"Depth Image": "Socket_1", "Metric Depth": "Socket_2", "Near": "Socket_3", "Far": "Socket_4",
+                  "Depth Scale": "Socket_5", "Resolution": "Socket_6", "Focal Length": "Socket_7",
+                  "Sensor Width": "Socket_8", "Tear Threshold": "Socket_9", "Relief": "Socket_10",
+                  "Material": "Socket_11"}
 
 
 def test_input_identifiers_are_stable(empty_file):
-    """Scripts and drivers address modifier inputs by identifier: reordering the inputs would break them."""
+    """Scripts and drivers address modifier inputs by identifier: regrouping or reordering the inputs in the
+    interface must not change them."""
     group = load_shipped_group()
-    identifiers = {name: node_group.input_identifier(group, name) for name in node_group.INPUT_NAMES}
-    assert identifiers == {name: f"Socket_{index}" for index, name in enumerate(node_group.INPUT_NAMES, start=1)}
+    identifiers = {name: node_group.input_identifier(group, name) for name in node_group.input_names()}
+    assert identifiers == {name: f"Socket_{index}" for index, name in enumerate(node_group.input_names(), start=1)}
+    assert {name: identifiers[name] for name in V5_IDENTIFIERS} == V5_IDENTIFIERS
+
+
+def test_every_node_sits_in_a_labelled_stage_frame(empty_file):
+    group = load_shipped_group()
+    sub_groups = [node.node_tree for node in group.nodes if node.bl_idname == "GeometryNodeGroup"]
+    assert [tree.name for tree in sub_groups] == [node_group.DEPTH_SAMPLER_NAME]
+    for tree in (group, *sub_groups):
+        frames = [node for node in tree.nodes if node.bl_idname == "NodeFrame"]
+        assert frames and all(frame.label and frame.parent is None for frame in frames)
+        for node in tree.nodes:
+            if node.bl_idname != "NodeFrame":
+                assert node.parent in frames, f"{tree.name}: {node.name} is in no stage frame"
+    stage_labels = [node.label for node in group.nodes if node.bl_idname == "NodeFrame"]
+    assert stage_labels == ["Frame and Grid", "Depth", "Tearing", "UV Map", "Projection", "Material"]
+
+
+def test_live_inputs_sit_in_interface_panels(empty_file):
+    group = load_shipped_group()
+    panels = {item.name: [child.name for child in item.interface_items]
+              for item in group.interface.items_tree if item.item_type == "PANEL"}
+    assert panels == {panel: [spec.name for spec in live_inputs.LIVE_INPUTS if spec.panel == panel]
+                      for panel in live_inputs.PANELS}

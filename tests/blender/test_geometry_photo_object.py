@@ -1,5 +1,6 @@
 """The photo object's data: images, material, node group, camera, failure cleanup, save/reload, render."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -93,7 +94,9 @@ def test_rotated_photo_is_stored_upright(factory_scene, tmp_path):
     exif[0x0112] = 6  # stored rotated: the viewer turns it 90 degrees clockwise, the white edge ends on top
     path = tmp_path / "rotated.jpg"
     Image.fromarray(pixels).save(path, exif=exif, quality=100)
-    obj = photo_object.create_photo_object(bpy.context, path, depth_result(smooth_depth(16, 32)), PhotoObjectSettings())
+    # The depth engine read the orientation with the photo's header, and hands it on.
+    depth = dataclasses.replace(depth_result(smooth_depth(16, 32)), exif_orientation=6)
+    obj = photo_object.create_photo_object(bpy.context, path, depth, PhotoObjectSettings())
     photo = photo_material(obj).node_tree.nodes["Image Texture"].image
     assert tuple(photo.size) == (16, 32) and photo.packed_file is not None
     rows = image_values(photo)[..., 0]
@@ -155,12 +158,15 @@ def test_second_object_reuses_the_appended_group(factory_scene, photo_path):
     result = depth_result(smooth_depth(32, 24))
     first = photo_object.create_photo_object(bpy.context, photo_path, result, PhotoObjectSettings(add_camera=False))
     second = photo_object.create_photo_object(bpy.context, photo_path, result, PhotoObjectSettings(add_camera=False))
-    assert len(bpy.data.node_groups) == 1
+    # The group and its depth sampler sub-group, once.
+    assert sorted(group.name for group in bpy.data.node_groups) == sorted(
+        [node_group.GROUP_NAME, node_group.DEPTH_SAMPLER_NAME])
     assert len(bpy.data.libraries) == 0  # appending left no empty Library datablock behind
     assert photo_object.photo_modifier(first).node_group == photo_object.photo_modifier(second).node_group
     # The appended copy does not publish itself as an asset of the user's file, nor outlive its objects.
-    assert bpy.data.node_groups[0].asset_data is None
-    assert not bpy.data.node_groups[0].use_fake_user
+    for group in bpy.data.node_groups:
+        assert group.asset_data is None
+        assert not group.use_fake_user
 
 
 def test_failure_leaves_nothing_behind(factory_scene, photo_path):

@@ -41,6 +41,7 @@ def test_depth_is_upsampled_to_the_working_resolution_at_the_photos_aspect(tmp_p
     assert result.photo_size == (1000, 3000)
     assert result.depth.shape == (WORKING_MAX_SIZE, round(1000 * WORKING_MAX_SIZE / 3000))
     assert result.focal_length_35mm == 35.0
+    assert result.exif_orientation == 6  # handed on, so that Blender's copy of the photo is turned too
     # Rotated 90 degrees clockwise, the bright right half of the sensor is now the bottom half.
     assert result.depth[-50:].mean() > 0.95 and result.depth[:50].mean() < 0.05
 
