@@ -1,9 +1,21 @@
-"""Shared pytest fixtures. Test models: tiny ONNX graphs from tools/make_test_model.py (see its docstring)."""
+"""Shared pytest fixtures. Test models: tiny ONNX graphs from tools/make_test_model.py (see its docstring).
 
+This file is imported before any test module imports bpy: it points Blender's user extensions folder at an empty
+temporary one, so that a copy of Monocular Photo installed by the developer can never shadow the checkout.
+"""
+
+import atexit
 import importlib.util
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+USER_EXTENSIONS = tempfile.mkdtemp(prefix="monocular-photo-test-extensions-")
+os.environ["BLENDER_USER_EXTENSIONS"] = USER_EXTENSIONS
+atexit.register(shutil.rmtree, USER_EXTENSIONS, ignore_errors=True)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,5 +1,6 @@
 """Registration, preferences, the N-panel's inputs and the menu entry, with real bpy."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,14 @@ def assert_unregistered():
     assert "monocular_photo" not in bpy.types.Object.bl_rna.properties
     assert add_mesh_menu_entries() == []
     assert node_asset_libraries() == []
+
+
+def test_the_users_installed_extensions_are_out_of_reach():
+    """tests/conftest.py gives Blender an empty extensions folder: an installed copy cannot shadow the checkout."""
+    user_extensions = Path(os.environ["BLENDER_USER_EXTENSIONS"])
+    assert user_extensions.name.startswith("monocular-photo-test-extensions-")
+    assert Path(bpy.utils.user_resource('EXTENSIONS')).resolve() == user_extensions.resolve()
+    assert Path(addon.__file__).resolve().parent == Path(__file__).resolve().parents[2] / "addon"
 
 
 def test_register_unregister_five_times_leaks_nothing():
