@@ -364,31 +364,35 @@ def _run_variants(work, size, photo_camera, cameras, variant_names, samples, sav
 
 
 def table(results):
-    """The comparison table: per-move rows, a mean row per variant (over the moves, not the photo camera)."""
-    header = f"{'variant':<16} {'move':<13} {'PSNR all':>8} {'PSNR vis':>8} {'SSIM':>6} {'holes %':>7}"
+    """The comparison table: per-move rows, a mean row per variant (over the moves, not the photo camera), then
+    a summary row per variant (its reprojection PSNR, its means and its largest share of holes)."""
+    name_width = max([16] + [len(variant) for variant in results])
+
+    def row(variant, label, metrics):
+        return (f"{variant:<{name_width}} {label:<13} {metrics['psnr']:8.2f} {metrics['psnr_visible']:8.2f} "
+                f"{metrics['ssim']:6.3f} {metrics['holes']:7.2f}")
+
+    header = f"{'variant':<{name_width}} {'move':<13} {'PSNR all':>8} {'PSNR vis':>8} {'SSIM':>6} {'holes %':>7}"
     lines = [header, "-" * len(header)]
-    summary = []
+    summary_header = (f"{'variant':<{name_width}} {'reproj':>8} {'PSNR all':>8} {'PSNR vis':>8} {'SSIM':>6} "
+                      f"{'holes %':>7} {'max hol':>7}")
+    summary = ["means over the moves; reproj: PSNR from the photo camera; max hol: the largest holes % of a move",
+               summary_header, "-" * len(summary_header)]
     for variant, rows in results.items():
         if isinstance(rows, str):
-            lines.append(f"{variant:<16} {rows}")
-            summary.append(f"{variant:<16} {rows}")
+            lines.extend([f"{variant:<{name_width}} {rows}", ""])
+            summary.append(f"{variant:<{name_width}} {rows}")
             continue
-        moves = {name: row for name, row in rows.items() if name != "photo camera"}
-        for name, row in rows.items():
-            lines.append(f"{variant:<16} {name:<13} {row['psnr']:8.2f} {row['psnr_visible']:8.2f} "
-                         f"{row['ssim']:6.3f} {row['holes']:7.2f}")
+        lines.extend(row(variant, name, metrics) for name, metrics in rows.items())
+        moves = [metrics for name, metrics in rows.items() if name != "photo camera"]
         if moves:
-            mean = {key: float(np.mean([row[key] for row in moves.values()])) for key in next(iter(moves.values()))}
-            lines.append(f"{variant:<16} {'mean':<13} {mean['psnr']:8.2f} {mean['psnr_visible']:8.2f} "
-                         f"{mean['ssim']:6.3f} {mean['holes']:7.2f}")
-            summary.append(f"{variant:<16} {rows['photo camera']['psnr']:8.2f} {mean['psnr']:8.2f} "
+            mean = {key: float(np.mean([metrics[key] for metrics in moves])) for key in moves[0]}
+            lines.append(row(variant, "mean", mean))
+            summary.append(f"{variant:<{name_width}} {rows['photo camera']['psnr']:8.2f} {mean['psnr']:8.2f} "
                            f"{mean['psnr_visible']:8.2f} {mean['ssim']:6.3f} {mean['holes']:7.2f} "
-                           f"{max(row['holes'] for row in moves.values()):7.2f}")
+                           f"{max(metrics['holes'] for metrics in moves):7.2f}")
         lines.append("")
-    summary_header = (f"{'variant':<16} {'reproj':>8} {'PSNR all':>8} {'PSNR vis':>8} {'SSIM':>6} {'holes %':>7} "
-                      f"{'max hol':>7}")
-    return "\n".join(lines + ["means over the moves; reproj: PSNR from the photo camera", summary_header,
-                              "-" * len(summary_header)] + summary)
+    return "\n".join(lines + summary)
 
 
 def main():
