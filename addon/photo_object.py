@@ -14,6 +14,7 @@ import numpy as np
 
 from . import node_group
 from .depth import DepthResult, load_photo, read_photo_info
+from .depth.images import block_means, decode_photo, fit_size, srgb_to_linear
 from .depth.paths import NODE_ASSET_BLEND
 
 # The photo's longer side spans the sensor width (sensor fit AUTO), so a 35 mm-equivalent focal length with
@@ -209,18 +210,18 @@ def _record_provenance(obj, depth: DepthResult):
 
 
 def _load_photo_image(photo_path: Path, pack: bool):
-    """The photo as an image datablock; packed and oriented when the file has an EXIF rotation.
+    """The photo as an image datablock showing the pixels the depth engine decoded.
 
     Blender ignores EXIF orientation when it loads a file, so a rotated photo is read by the depth engine,
-    which applies the orientation, and stored as packed pixels. So is a photo Blender reads as an empty
-    image (Blender 5.x does with some formats Pillow reads, e.g. GIF).
+    which applies the orientation, and stored as packed pixels. So is a photo Blender cannot read or reads
+    differently from Pillow (e.g. a PNG with a bad chunk checksum, or a GIF, which Blender 5.x reads as an
+    empty image), whatever its extension: the object never shows something else than what the depth is of.
     """
     oriented_pixels = _oriented_pixels(photo_path)
     if oriented_pixels is not None:
         return _new_packed_photo(photo_path.name, oriented_pixels)
     image = bpy.data.images.load(str(photo_path), check_existing=False)
-    # Reading the size decodes the photo: checked only for formats Blender does not list as its own.
-    if photo_path.suffix.lower() not in bpy.path.extensions_image and tuple(image.size) == (0, 0):
+    if not _shows_photo_pixels(image, photo_path):
         bpy.data.images.remove(image)
         return _new_packed_photo(photo_path.name, load_photo(photo_path))
     if pack:
@@ -230,6 +231,32 @@ def _load_photo_image(photo_path: Path, pack: bool):
         image.filepath = bpy.path.relpath(image.filepath)
     image.alpha_mode = "NONE"
     return image
+
+
+# The content check compares the two decodes averaged over a grid this many blocks along the longer side;
+# a block may differ by this much (0..1) for compression or resampling, not for a half-grey or black photo.
+_CHECK_GRID = 16
+_CHECK_TOLERANCE = 0.08
+# Pillow's reference decode for the check: JPEGs decode at a reduced scale keeping at least this many pixels.
+_CHECK_DECODE_SIZE = 128
+_CHECK_SAMPLED_SIZE = 512
+
+
+def _shows_photo_pixels(image, photo_path: Path) -> bool:
+    """Whether Blender loaded the photo with the size and (averaged) content of Pillow's decode of it."""
+    reference, info = decode_photo(photo_path, min_size=_CHECK_DECODE_SIZE)
+    if tuple(image.size) != info.size:  # (0, 0) when Blender cannot read the file at all
+        return False
+    # Every k-th pixel of Blender's decode is enough for block means, and 30x cheaper for a 12 MP photo.
+    step = max(1, max(info.size) // _CHECK_SAMPLED_SIZE)
+    shown = image_pixels(image)[::step, ::step, :3]
+    expected = reference.astype(np.float32) / 255.0
+    if image.is_float:  # 16-bit and EXR photos: Blender holds linear values
+        expected = srgb_to_linear(expected)
+        shown = np.clip(np.nan_to_num(shown), 0.0, 1.0)
+    grid = fit_size(info.size, _CHECK_GRID)
+    difference = np.abs(block_means(shown, grid) - block_means(expected, grid))
+    return float(difference.max()) <= _CHECK_TOLERANCE
 
 
 def _oriented_pixels(photo_path: Path):

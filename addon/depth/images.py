@@ -274,3 +274,15 @@ def load_photo(path, max_size: int | None = None) -> np.ndarray:
     """
     pixels, _ = decode_photo(path, max_size)
     return _resize_to_fit(pixels, max_size)
+
+
+def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in 0..1 to linear (what Blender holds in the float buffer of a 16-bit or EXR image)."""
+    return np.where(srgb <= 0.04045, srgb / 12.92, np.power((srgb + 0.055) / 1.055, 2.4))
+
+
+def block_means(pixels: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """HxWxC float values averaged over a (columns, rows) grid of equal areas: `grid[1]` x `grid[0]` x C."""
+    planes = (Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32)) for c in range(pixels.shape[2]))
+    return np.stack([np.asarray(plane.resize(grid, Image.Resampling.BOX)) for plane in planes], axis=2)
+
