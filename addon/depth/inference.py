@@ -4,6 +4,8 @@ onnxruntime is imported on first use, never at import time, so that registering 
 works even where onnxruntime is missing (the error then comes when a model is needed, naming the problem).
 """
 
+import logging
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ CPU = "CPUExecutionProvider"
 # Tried after CUDA for "AUTO": Windows GPUs through DirectML, Apple through CoreML, when the build has them.
 _OTHER_ACCELERATORS = ("DmlExecutionProvider", "CoreMLExecutionProvider")
 
+_log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _sessions: dict[tuple, "LoadedSession"] = {}
 _run_count = 0
@@ -119,6 +122,8 @@ def load_session(path, device: str = "AUTO", threads: int | None = None) -> Load
         stat = path.stat()
     except OSError as exc:
         raise ModelError(f'The model file "{path.name}" cannot be read ({exc.strerror or exc}).') from exc
+    if stat.st_size == 0:
+        raise ModelError(f'The model file "{path.name}" is empty (0 bytes); download or export it again.')
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, device, threads)
     with _lock:
         cached = _sessions.get(key)
@@ -136,12 +141,13 @@ def load_session(path, device: str = "AUTO", threads: int | None = None) -> Load
         session = _create_session(onnxruntime, path, options, providers)
     except Exception as exc:  # an accelerator that cannot start: the CPU may still run the model
         if providers == [CPU]:
-            raise ModelError(f'"{path.name}" is not a usable ONNX model ({_first_line(exc)}).') from exc
+            raise _unusable_model(path, exc) from exc
         try:
             session = _create_session(onnxruntime, path, options, [CPU])
-        except Exception:
-            raise ModelError(f'"{path.name}" is not a usable ONNX model ({_first_line(exc)}).') from exc
-        warning = f"{_short(providers[0])} could not start ({_first_line(exc)}), so the CPU ran the model."
+        except Exception as cpu_exc:
+            raise _unusable_model(path, cpu_exc) from cpu_exc
+        _log.warning("%s could not start for %s: %s", providers[0], path, exc)
+        warning = f"{_short(providers[0])} could not start ({onnxruntime_reason(exc)}), so the CPU ran the model."
     shape = _check_graph(path, session)
     provider = session.get_providers()[0]
     if not warning and provider != providers[0]:
@@ -171,9 +177,54 @@ def _create_session(onnxruntime, path: Path, options, providers: list[str]):
     return onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else exc.__class__.__name__
+def _unusable_model(path: Path, exc: Exception) -> ModelError:
+    """One sentence naming the file; onnxruntime's full text goes to the console for bug reports."""
+    _log.error("onnxruntime could not load %s: %s", path, exc)
+    return ModelError(f'"{path.name}" is not a usable ONNX model ({onnxruntime_reason(exc)}).')
+
+
+# What onnxruntime wraps around its message: the status code, the file it loaded, and the C++ source file and
+# line followed by the function's signature, e.g. ".../graph/model.cc:166 onnxruntime::Model::Model(...) ".
+_STATUS_PREFIX = re.compile(r"\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*")
+_LOAD_PREFIX = re.compile(r"Load model from .*? failed:\s*")
+_SOURCE_LOCATION = re.compile(r"\S+\.(?:cc|cpp|cu|h|hpp|mm):\d+\s+")
+_SIGNATURE = re.compile(r"(?:[\w:<>,*&]+\s+)?[\w:~<>]*::[\w~<>]+")
+# onnxruntime's terse texts, said in a user's words.
+_PLAIN_REASONS = {
+    "Protobuf parsing failed": "the file is not an ONNX model, or it is damaged or incompletely downloaded",
+    "ModelProto does not have a graph": "the file holds no model graph, so it is damaged or not an ONNX model",
+}
+_MAX_REASON_LENGTH = 300
+
+
+def onnxruntime_reason(exc: Exception) -> str:
+    """The meaningful part of an onnxruntime exception's text, on one line, without status codes, paths of
+    onnxruntime's own sources or C++ signatures."""
+    text = _LOAD_PREFIX.sub("", _STATUS_PREFIX.sub("", str(exc)))
+    while (location := _SOURCE_LOCATION.search(text)) is not None:
+        text = text[: location.start()] + _skip_signature(text, location.end())
+    text = " ".join(text.split()).rstrip(".")
+    for terse, plain in _PLAIN_REASONS.items():
+        if text.startswith(terse):
+            return plain
+    if len(text) > _MAX_REASON_LENGTH:
+        text = text[:_MAX_REASON_LENGTH].rsplit(" ", 1)[0] + "..."
+    return text or exc.__class__.__name__
+
+
+def _skip_signature(text: str, start: int) -> str:
+    """`text` from `start` without a leading C++ signature: "[return type] qualified::name[(arguments)]"."""
+    rest = text[start:]
+    signature = _SIGNATURE.match(rest)
+    if signature is None:
+        return rest
+    rest = rest[signature.end() :]
+    depth = 0
+    for index, character in enumerate(rest):  # the arguments, when there are any, up to the matching ")"
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth == 0:
+            return rest[index + (1 if index else 0) :].lstrip()
+    return ""  # cut off inside the arguments
 
 
 def _short(provider: str) -> str:
@@ -189,7 +240,10 @@ def run(loaded: LoadedSession, tensor: np.ndarray, model_name: str) -> np.ndarra
     try:
         (output,) = loaded.session.run([loaded.output_name], {loaded.input_name: tensor})
     except Exception as exc:
-        raise ModelError(f'"{model_name}" failed while running ({_first_line(exc)}).') from exc
+        _log.error("onnxruntime failed running %s on %s: %s", model_name, loaded.provider, exc)
+        raise ModelError(
+            f'"{model_name}" failed while running on {_short(loaded.provider)} ({onnxruntime_reason(exc)}).'
+        ) from exc
     output = np.asarray(output, dtype=np.float32)
     while output.ndim > 2 and output.shape[0] == 1:
         output = output[0]
