@@ -189,6 +189,9 @@ _STATUS_PREFIX = re.compile(r"\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*")
 _LOAD_PREFIX = re.compile(r"Load model from .*? failed:\s*")
 _SOURCE_LOCATION = re.compile(r"\S+\.(?:cc|cpp|cu|h|hpp|mm):\d+\s+")
 _SIGNATURE = re.compile(r"(?:[\w:<>,*&]+\s+)?[\w:~<>]*::[\w~<>]+")
+_NODE_FAILURE = re.compile(r"Non-zero status code returned while running (\w+) node\. Name:'[^']*' Status Message:\s*")
+_ENFORCED_CONDITION = re.compile(r"(?<=: )[^.:;]*? was false\.\s*")
+_SENTENCE_BREAK = re.compile(r"\.\s+(?=[A-Z])")
 # onnxruntime's terse texts, said in a user's words.
 _PLAIN_REASONS = {
     "Protobuf parsing failed": "the file is not an ONNX model, or it is damaged or incompletely downloaded",
@@ -203,7 +206,9 @@ def onnxruntime_reason(exc: Exception) -> str:
     text = _LOAD_PREFIX.sub("", _STATUS_PREFIX.sub("", str(exc)))
     while (location := _SOURCE_LOCATION.search(text)) is not None:
         text = text[: location.start()] + _skip_signature(text, location.end())
-    text = " ".join(text.split()).rstrip(".")
+    text = _NODE_FAILURE.sub(r"its \1 node failed: ", " ".join(text.split()))
+    # One sentence: onnxruntime's internal assertion goes, its own sentences are joined.
+    text = _SENTENCE_BREAK.sub("; ", _ENFORCED_CONDITION.sub("", text)).rstrip(".")
     for terse, plain in _PLAIN_REASONS.items():
         if text.startswith(terse):
             return plain
