@@ -66,7 +66,8 @@ def check_same_aspect(depth_path, depth_shape, photo_path, photo_size) -> None:
     the mesh would be silently squashed."""
     height, width = depth_shape
     photo_width, photo_height = photo_size
-    if abs(height - width * photo_height / photo_width) > 1.0 and abs(width - height * photo_width / photo_height) > 1.0:
+    height_mismatch = abs(height - width * photo_height / photo_width)
+    if height_mismatch > 1.0 and abs(width - height * photo_width / photo_height) > 1.0:
         raise ImageError(
             f"{quoted_name(Path(depth_path))} is {width}x{height} pixels, which is not the aspect ratio of the photo "
             f"{quoted_name(Path(photo_path))} ({photo_width}x{photo_height}); the object would be distorted."
