@@ -5,6 +5,7 @@ works even where onnxruntime is missing (the error then comes when a model is ne
 """
 
 import logging
+import platform
 import re
 import threading
 from dataclasses import dataclass
@@ -16,9 +17,21 @@ from .errors import ModelError
 
 DEVICES = ("AUTO", "CPU", "CUDA")
 CUDA = "CUDAExecutionProvider"
+DIRECTML = "DmlExecutionProvider"
+COREML = "CoreMLExecutionProvider"
 CPU = "CPUExecutionProvider"
-# Tried after CUDA for "AUTO": Windows GPUs through DirectML, Apple through CoreML, when the build has them.
-_OTHER_ACCELERATORS = ("DmlExecutionProvider", "CoreMLExecutionProvider")
+# What "AUTO" tries, in order, before the CPU: NVIDIA through CUDA (the cuda packages), any DirectX 12 GPU on
+# Windows through DirectML and Apple's GPU and Neural Engine through CoreML (the default packages carry them).
+AUTO_ACCELERATORS = (CUDA, DIRECTML, COREML)
+# The accelerator the default package of each system carries (platform.system() names), and why it may not
+# start; Linux's default package is CPU-only by design, so it has no entry and "AUTO" on it warns of nothing.
+_DEFAULT_ACCELERATOR = {"Windows": DIRECTML, "Darwin": COREML}
+_START_FAILURES = {
+    CUDA: "no NVIDIA GPU, or its libraries such as CUDA/cuDNN are missing",
+    DIRECTML: "no DirectX 12 GPU, or its driver is too old",
+    COREML: "CoreML cannot run this model on this Mac",
+}
+_NAMES = {CUDA: "CUDA", DIRECTML: "DirectML", COREML: "CoreML", CPU: "the CPU"}
 
 _log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -67,17 +80,29 @@ def _import_onnxruntime():
     return onnxruntime
 
 
-def _provider_plan(onnxruntime, device: str) -> tuple[list[str], str]:
-    """Providers to ask for, in order, and the warning to give if CUDA was requested but is not built in."""
-    available = onnxruntime.get_available_providers()
+def provider_plan(available, device: str, system: str | None = None) -> tuple[list[str], str]:
+    """Providers to ask onnxruntime for, in order, and the warning to give when the device asked for cannot be
+    used at all with this build. `available` is onnxruntime.get_available_providers(), `system` defaults to
+    platform.system()."""
+    system = platform.system() if system is None else system
     if device == "CPU":
         return [CPU], ""
     if device == "CUDA":
         if CUDA in available:
             return [CUDA, CPU], ""
         return [CPU], "CUDA was requested but this onnxruntime build has no CUDA provider, so the CPU ran the model."
-    accelerators = [p for p in (CUDA, *_OTHER_ACCELERATORS) if p in available]
+    accelerators = [provider for provider in AUTO_ACCELERATORS if provider in available]
+    expected = _DEFAULT_ACCELERATOR.get(system)
+    if not accelerators and expected is not None:
+        return [CPU], f"This onnxruntime build has no {_NAMES[expected]} provider, so the CPU ran the model."
     return [*accelerators, CPU], ""
+
+
+def fallback_warning(requested: str, reason: str = "") -> str:
+    """One sentence saying why the accelerator `requested` did not run the model (onnxruntime's `reason` when
+    it gave one, else the usual causes)."""
+    reason = reason or _START_FAILURES.get(requested, "no usable device")
+    return f"{_NAMES.get(requested, _short(requested))} could not start ({reason}), so the CPU ran the model."
 
 
 def _check_graph(path: Path, session) -> tuple:
@@ -108,7 +133,7 @@ def accelerator_available(device: str = "AUTO") -> bool:
     if device == "CPU":
         return False
     available = _import_onnxruntime().get_available_providers()
-    wanted = (CUDA,) if device == "CUDA" else (CUDA, *_OTHER_ACCELERATORS)
+    wanted = (CUDA,) if device == "CUDA" else AUTO_ACCELERATORS
     return any(provider in available for provider in wanted)
 
 
@@ -130,7 +155,7 @@ def load_session(path, device: str = "AUTO", threads: int | None = None) -> Load
     if cached is not None:
         return cached
     onnxruntime = _import_onnxruntime()
-    providers, warning = _provider_plan(onnxruntime, device)
+    providers, warning = provider_plan(onnxruntime.get_available_providers(), device)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: provider fallbacks are reported through `warning`
     if threads is not None:
@@ -147,15 +172,12 @@ def load_session(path, device: str = "AUTO", threads: int | None = None) -> Load
         except Exception as cpu_exc:
             raise _unusable_model(path, cpu_exc) from cpu_exc
         _log.warning("%s could not start for %s: %s", providers[0], path, exc)
-        warning = f"{_short(providers[0])} could not start ({onnxruntime_reason(exc)}), so the CPU ran the model."
+        warning = fallback_warning(providers[0], onnxruntime_reason(exc))
     shape = _check_graph(path, session)
     provider = session.get_providers()[0]
     if not warning and provider != providers[0]:
         # onnxruntime falls back to the CPU by itself when e.g. the CUDA libraries or the GPU are missing.
-        warning = (
-            f"{_short(providers[0])} is installed but could not start (no GPU, or its libraries such as "
-            "CUDA/cuDNN are missing), so the CPU ran the model."
-        )
+        warning = fallback_warning(providers[0])
     loaded = LoadedSession(
         session=session,
         input_name=session.get_inputs()[0].name,
