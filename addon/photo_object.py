@@ -13,7 +13,7 @@ import bpy
 import numpy as np
 
 from . import node_group
-from .depth import DepthResult, load_photo, read_photo_info
+from .depth import DepthResult, load_photo
 from .depth.images import block_means, decode_photo, fit_size, srgb_to_linear
 from .depth.paths import NODE_ASSET_BLEND
 
@@ -217,13 +217,15 @@ def _load_photo_image(photo_path: Path, pack: bool):
     differently from Pillow (e.g. a PNG with a bad chunk checksum, or a GIF, which Blender 5.x reads as an
     empty image), whatever its extension: the object never shows something else than what the depth is of.
     """
-    oriented_pixels = _oriented_pixels(photo_path)
-    if oriented_pixels is not None:
-        return _new_packed_photo(photo_path.name, oriented_pixels)
+    # One Pillow decode serves the orientation, the content check and (when not reduced) the packed copy.
+    reference, info = decode_photo(photo_path, min_size=_CHECK_DECODE_SIZE)
+    full_size = reference if (reference.shape[1], reference.shape[0]) == info.size else None
+    if info.exif_orientation not in (0, 1):
+        return _new_packed_photo(photo_path.name, full_size if full_size is not None else load_photo(photo_path))
     image = bpy.data.images.load(str(photo_path), check_existing=False)
-    if not _shows_photo_pixels(image, photo_path):
+    if not _shows_pixels(image, reference, info.size):
         bpy.data.images.remove(image)
-        return _new_packed_photo(photo_path.name, load_photo(photo_path))
+        return _new_packed_photo(photo_path.name, full_size if full_size is not None else load_photo(photo_path))
     if pack:
         image.pack()
     elif bpy.data.filepath:
@@ -242,28 +244,21 @@ _CHECK_DECODE_SIZE = 128
 _CHECK_SAMPLED_SIZE = 512
 
 
-def _shows_photo_pixels(image, photo_path: Path) -> bool:
-    """Whether Blender loaded the photo with the size and (averaged) content of Pillow's decode of it."""
-    reference, info = decode_photo(photo_path, min_size=_CHECK_DECODE_SIZE)
-    if tuple(image.size) != info.size:  # (0, 0) when Blender cannot read the file at all
+def _shows_pixels(image, reference, size) -> bool:
+    """Whether Blender loaded `image` at `size` (width, height) with the averaged content of `reference`,
+    Pillow's HxWx3 uint8 decode of the same file (possibly reduced)."""
+    if tuple(image.size) != tuple(size):  # (0, 0) when Blender cannot read the file at all
         return False
-    # Every k-th pixel of Blender's decode is enough for block means, and 30x cheaper for a 12 MP photo.
-    step = max(1, max(info.size) // _CHECK_SAMPLED_SIZE)
+    # Every k-th pixel of Blender's decode is enough for block means, and much cheaper for a 12 MP photo.
+    step = max(1, max(size) // _CHECK_SAMPLED_SIZE)
     shown = image_pixels(image)[::step, ::step, :3]
     expected = reference.astype(np.float32) / 255.0
     if image.is_float:  # 16-bit and EXR photos: Blender holds linear values
         expected = srgb_to_linear(expected)
         shown = np.clip(np.nan_to_num(shown), 0.0, 1.0)
-    grid = fit_size(info.size, _CHECK_GRID)
+    grid = fit_size(size, _CHECK_GRID)
     difference = np.abs(block_means(shown, grid) - block_means(expected, grid))
     return float(difference.max()) <= _CHECK_TOLERANCE
-
-
-def _oriented_pixels(photo_path: Path):
-    """HxWx3 uint8 pixels with the EXIF orientation applied, or None when the photo is not rotated."""
-    if read_photo_info(photo_path).exif_orientation in (0, 1):
-        return None
-    return load_photo(photo_path)
 
 
 def image_pixels(image) -> np.ndarray:
