@@ -56,6 +56,11 @@ def _save(mode: str | None = None, **options):
     return make
 
 
+def _large_jpeg(path: Path) -> None:
+    """Big enough that the engine decodes it reduced (Pillow's draft), which must still see every byte."""
+    Image.fromarray(photo_pixels(1600, 1200)).save(path, quality=90)
+
+
 def _png_chunks(data: bytes) -> list[tuple[int, bytes, bytes]]:
     """(offset, type, body) of every chunk of a PNG file."""
     chunks, offset = [], 8
@@ -156,6 +161,7 @@ PHOTOS = [
     Entry("truncated_half.jpg", _truncated(_save(quality=95), 0.5), "corrupt or truncated",
           "issue 18: was a half-grey object with a depth file"),
     Entry("truncated_half_png.png", _truncated(_save(), 0.5), "corrupt or truncated"),
+    Entry("truncated_large.jpg", _truncated(_large_jpeg, 0.9), "corrupt or truncated", "decoded in draft mode"),
     Entry("empty.jpg", _bytes(b""), "is empty"),
     Entry("text.png", _bytes(b"this is not a photo\n"), "not a readable image"),
     Entry("jpeg_start_only.jpg", _bytes(b"\xff\xd8\xff\xe0" + bytes(64)), "not a readable image|corrupt"),
