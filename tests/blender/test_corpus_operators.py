@@ -31,6 +31,17 @@ def model(corpus):
     return corpus["models"] / "tiny_dynamic.onnx"
 
 
+def evaluated_positions(obj) -> np.ndarray:
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.to_mesh()
+    try:
+        positions = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+        mesh.vertices.foreach_get("co", positions)
+        return positions.reshape(-1, 3)
+    finally:
+        evaluated.to_mesh_clear()
+
+
 def datablock_counts():
     return {name: len(getattr(bpy.data, name)) for name in COUNTED_DATA}
 
@@ -86,8 +97,12 @@ def test_add_with_depth_file(factory_scene, corpus, entry):
         run_refused(bpy.ops.mesh.monocular_photo_add, entry.name, entry.error, **arguments)
     else:
         assert bpy.ops.mesh.monocular_photo_add(**arguments) == {"FINISHED"}
-        values = image_pixels(depth_image(bpy.context.active_object))[..., 0]
+        obj = bpy.context.active_object
+        values = image_pixels(depth_image(obj))[..., 0]
         assert np.isfinite(values).all() and (entry.kind == "INVERSE" or values.min() > 0)
+        # The whole mesh in front of its camera, which looks down the object's -Z.
+        positions = evaluated_positions(obj)
+        assert len(positions) and np.isfinite(positions).all() and positions[:, 2].max() < 0
     assert folder_fingerprint(corpus["depth"]) == before
 
 
