@@ -14,6 +14,7 @@ import numpy as np
 
 from . import live_inputs, node_group
 from .depth import DepthResult, load_photo
+from .depth.images import block_means, decode_photo, fit_size, srgb_to_linear
 from .depth.paths import NODE_ASSET_BLEND
 
 class PhotoObjectSettings:
@@ -56,7 +57,7 @@ def create_photo_object(context, photo_path, depth: DepthResult, settings: Photo
     photo_path = Path(photo_path)
     created = []  # datablocks made so far, removed again if anything fails
     try:
-        photo_image = _load_photo_image(photo_path, settings.pack_photo, depth.exif_orientation)
+        photo_image = _load_photo_image(photo_path, settings.pack_photo)
         created.append(photo_image)
         depth_image = _new_depth_image(photo_path.stem + " depth", depth)
         created.append(depth_image)
@@ -219,20 +220,23 @@ def _record_provenance(obj, depth: DepthResult):
     properties.provider = depth.provider
 
 
-def _load_photo_image(photo_path: Path, pack: bool, exif_orientation: int):
-    """The photo as an image datablock; packed and oriented when the file has an EXIF rotation.
+def _load_photo_image(photo_path: Path, pack: bool):
+    """The photo as an image datablock showing the pixels the depth engine decoded.
 
     Blender ignores EXIF orientation when it loads a file, so a rotated photo is read by the depth engine,
-    which applies the orientation, and stored as packed pixels. So is a photo Blender reads as an empty
-    image (Blender 5.x does with some formats Pillow reads, e.g. GIF).
+    which applies the orientation, and stored as packed pixels. So is a photo Blender cannot read or reads
+    differently from Pillow (e.g. a PNG with a bad chunk checksum, or a GIF, which Blender 5.x reads as an
+    empty image), whatever its extension: the object never shows something else than what the depth is of.
     """
-    if exif_orientation not in (0, 1):
-        return _new_packed_photo(photo_path.name, load_photo(photo_path))
+    # One Pillow decode serves the orientation, the content check and (when not reduced) the packed copy.
+    reference, info = decode_photo(photo_path, min_size=_CHECK_DECODE_SIZE)
+    full_size = reference if (reference.shape[1], reference.shape[0]) == info.size else None
+    if info.exif_orientation not in (0, 1):
+        return _new_packed_photo(photo_path.name, full_size if full_size is not None else load_photo(photo_path))
     image = bpy.data.images.load(str(photo_path), check_existing=False)
-    # Reading the size decodes the photo: checked only for formats Blender does not list as its own.
-    if photo_path.suffix.lower() not in bpy.path.extensions_image and tuple(image.size) == (0, 0):
+    if not _shows_pixels(image, reference, info.size):
         bpy.data.images.remove(image)
-        return _new_packed_photo(photo_path.name, load_photo(photo_path))
+        return _new_packed_photo(photo_path.name, full_size if full_size is not None else load_photo(photo_path))
     if pack:
         image.pack()
     elif bpy.data.filepath:
@@ -240,6 +244,32 @@ def _load_photo_image(photo_path: Path, pack: bool, exif_orientation: int):
         image.filepath = bpy.path.relpath(image.filepath)
     image.alpha_mode = "NONE"
     return image
+
+
+# The content check compares the two decodes averaged over a grid this many blocks along the longer side;
+# a block may differ by this much (0..1) for compression or resampling, not for a half-grey or black photo.
+_CHECK_GRID = 16
+_CHECK_TOLERANCE = 0.08
+# Pillow's reference decode for the check: JPEGs decode at a reduced scale keeping at least this many pixels.
+_CHECK_DECODE_SIZE = 128
+_CHECK_SAMPLED_SIZE = 512
+
+
+def _shows_pixels(image, reference, size) -> bool:
+    """Whether Blender loaded `image` at `size` (width, height) with the averaged content of `reference`,
+    Pillow's HxWx3 uint8 decode of the same file (possibly reduced)."""
+    if tuple(image.size) != tuple(size):  # (0, 0) when Blender cannot read the file at all
+        return False
+    # Every k-th pixel of Blender's decode is enough for block means, and much cheaper for a 12 MP photo.
+    step = max(1, max(size) // _CHECK_SAMPLED_SIZE)
+    shown = image_pixels(image)[::step, ::step, :3]
+    expected = reference.astype(np.float32) / 255.0
+    if image.is_float:  # 16-bit and EXR photos: Blender holds linear values
+        expected = srgb_to_linear(expected)
+        shown = np.clip(np.nan_to_num(shown), 0.0, 1.0)
+    grid = fit_size(size, _CHECK_GRID)
+    difference = np.abs(block_means(shown, grid) - block_means(expected, grid))
+    return float(difference.max()) <= _CHECK_TOLERANCE
 
 
 def image_pixels(image) -> np.ndarray:

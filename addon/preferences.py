@@ -11,7 +11,7 @@ from .depth import paths
 from .depth import models
 
 DEVICE_ITEMS = (
-    ('AUTO', "Auto", "Use the GPU (CUDA) when onnxruntime can, the CPU otherwise"),
+    ('AUTO', "Auto", "Use the GPU when onnxruntime can (CUDA; DirectML on Windows, CoreML on macOS), else the CPU"),
     ('CPU', "CPU", "Always run the model on the CPU"),
     ('CUDA', "CUDA", "Run the model on an NVIDIA GPU; falls back to the CPU with a warning"),
 )

@@ -3,8 +3,11 @@
     python tools/build_extension.py [--flavour cpu|cuda|dev] [--platform linux-x64 ...] [--test-model]
 
 Flavours:
-- cpu  (default) onnxruntime; linux-x64, windows-x64, macos-arm64, macos-x64.
-- cuda           onnxruntime-gpu and the NVIDIA CUDA 12 / cuDNN 9 runtime wheels; linux-x64, windows-x64.
+- cpu  (default) onnxruntime (with CoreML on macOS), onnxruntime-directml on Windows (any DirectX 12 GPU, and
+                 the CPU); linux-x64, windows-x64, macos-arm64, macos-x64. Each zip serves every Blender line.
+- cuda           onnxruntime-gpu and the NVIDIA CUDA 12 / cuDNN 9 runtime wheels; linux-x64, windows-x64. One
+                 zip per platform and Blender line (`...-blender4.2-5.0-...` with Python 3.11 wheels,
+                 `...-blender5.1-and-newer-...` with 3.13), its manifest's blender_version_min/max set to that line.
 - dev            like cpu, but bundles a tiny test model (tools/make_test_model.py) registered under the default
                  model's id, for machines where the real weights cannot be fetched. Its zips are named
                  `monocular_photo-dev-...` and carry a `DEV_BUILD` file that the add-on shows in its UI.
@@ -48,6 +51,9 @@ DEV_MODEL_FILE = "test_dev_model.onnx"
 
 # Python versions of the Blender lines we support: 4.2-5.0 ship 3.11, 5.1+ ship 3.13.
 PYTHON_VERSIONS = ("3.11", "3.13")
+# The Blender versions each Python serves, as the manifest's blender_version_min and (exclusive) _max; "" for
+# no maximum. Flavours with big wheels build one zip per line with only that line's wheels.
+BLENDER_LINES = {"3.11": ("4.2.0", "5.1.0"), "3.13": ("5.1.0", "")}
 
 # Blender platform -> the wheel platform tags pip may pick for it. pip does not expand manylinux tags, so list
 # the glibc versions Blender's own minimum (2.28) accepts; pip expands macOS versions downwards by itself.
@@ -79,6 +85,15 @@ FLAVOUR_WHEELS = {
         "nvidia-nvjitlink-cu12==12.8.93",
     ),
 }
+# Per-platform replacements of a flavour's runtime wheels: the default Windows package runs on any DirectX 12
+# GPU (NVIDIA, AMD, Intel) through DirectML, and still on the CPU; onnxruntime-directml has no 1.23.2. macOS
+# needs none: the standard onnxruntime wheel carries the CoreML provider.
+PLATFORM_WHEELS = {
+    ("cpu", "windows-x64"): ("onnxruntime-directml==1.23.0",),
+}
+# Flavours whose zips hold the wheels of one Python (one Blender line) each: the CUDA libraries are ~300 MB
+# per Python version, which a zip for both lines would carry twice.
+PER_BLENDER_LINE = {"cuda"}
 FLAVOUR_PLATFORMS = {
     "cpu": ("linux-x64", "windows-x64", "macos-arm64", "macos-x64"),
     "cuda": ("linux-x64", "windows-x64"),
@@ -199,12 +214,17 @@ def fetch_wheel(cache: Path, requirement: str, platform: str, python: str) -> Pa
     return target
 
 
-def collect_wheels(flavour: Flavour, platforms: list[str], cache: Path) -> list[Path]:
-    """Every wheel the flavour needs on `platforms`, for every supported Python, without duplicates."""
+def runtime_wheels(wheels: str, platform: str) -> tuple[str, ...]:
+    """The requirements of the `wheels` flavour ("cpu", "cuda") on `platform`, besides COMMON_WHEELS."""
+    return PLATFORM_WHEELS.get((wheels, platform), FLAVOUR_WHEELS[wheels])
+
+
+def collect_wheels(flavour: Flavour, platforms: list[str], cache: Path, pythons=PYTHON_VERSIONS) -> list[Path]:
+    """Every wheel the flavour needs on `platforms`, for each Python of `pythons`, without duplicates."""
     wheels: dict[str, Path] = {}
     for platform in platforms:
-        for python in PYTHON_VERSIONS:
-            for requirement in (*FLAVOUR_WHEELS[flavour.wheels], *COMMON_WHEELS):
+        for python in pythons:
+            for requirement in (*runtime_wheels(flavour.wheels, platform), *COMMON_WHEELS):
                 path = fetch_wheel(cache, requirement, platform, python)
                 wheels[path.name] = path
     return [wheels[name] for name in sorted(wheels)]
@@ -334,26 +354,36 @@ def find_extension_cli() -> Path:
                      "run tools/setup_env.sh first or use a Python that has the bpy module.")
 
 
-def staged_manifest(manifest: Path, platforms: list[str], wheel_names: list[str]) -> str:
-    """The source manifest with this build's `platforms` and `wheels` inserted before its first table."""
+def staged_manifest(manifest: Path, platforms: list[str], wheel_names: list[str],
+                    blender_line: tuple[str, str] | None = None) -> str:
+    """The source manifest with this build's `platforms` and `wheels` inserted before its first table; with
+    `blender_line` (min, exclusive max or ""), its Blender versions narrowed to that line."""
     text = manifest.read_text(encoding="utf-8")
     try:
         source = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BuildError(f"{manifest} is not valid TOML ({exc}).") from exc
-    for reserved in ("platforms", "wheels"):
+    for reserved in ("platforms", "wheels", "blender_version_max"):
         if reserved in source:
             raise BuildError(f"{MANIFEST_NAME} must not set `{reserved}`: the build writes it per flavour.")
     generated = (
         f"# Written by tools/build_extension.py.\nplatforms = {_toml_value(platforms)}\n"
-        f"wheels = [\n" + "".join(f'  "./wheels/{name}",\n' for name in wheel_names) + "]\n\n"
+        f"wheels = [\n" + "".join(f'  "./wheels/{name}",\n' for name in wheel_names) + "]\n"
     )
+    if blender_line is not None:
+        minimum, maximum = blender_line
+        text = re.sub(r"^blender_version_min\s*=.*$", "", text, count=1, flags=re.MULTILINE)
+        generated += f"blender_version_min = {_toml_value(minimum)}\n"
+        generated += f"blender_version_max = {_toml_value(maximum)}\n" if maximum else ""
+    generated += "\n"
     table = re.search(r"^\[", text, flags=re.MULTILINE)
     at = table.start() if table else len(text)
     staged = text[:at] + generated + text[at:]
     parsed = tomllib.loads(staged)
     if parsed.get("platforms") != platforms or len(parsed.get("wheels", [])) != len(wheel_names):
         raise BuildError(f"Could not write platforms and wheels into the staged {MANIFEST_NAME}.")
+    if blender_line is not None and parsed.get("blender_version_min") != blender_line[0]:
+        raise BuildError(f"Could not write the Blender versions into the staged {MANIFEST_NAME}.")
     return staged
 
 
@@ -378,11 +408,15 @@ def stage_package(flavour: Flavour, stage_dir: Path) -> None:
         stage_real_model(stage_dir / "onnx_models")
 
 
-def stage_wheels(stage_dir: Path, manifest: Path, platforms: list[str], wheels: list[Path]) -> None:
+def stage_wheels(stage_dir: Path, manifest: Path, platforms: list[str], wheels: list[Path],
+                 blender_line: tuple[str, str] | None = None) -> None:
+    """Put `wheels` (replacing any staged before) and the manifest listing them into the staged package."""
+    if (stage_dir / "wheels").exists():
+        shutil.rmtree(stage_dir / "wheels")
     (stage_dir / "wheels").mkdir()
     for wheel in wheels:
         shutil.copy2(wheel, stage_dir / "wheels" / wheel.name)
-    text = staged_manifest(manifest, platforms, [w.name for w in wheels])
+    text = staged_manifest(manifest, platforms, [w.name for w in wheels], blender_line)
     (stage_dir / MANIFEST_NAME).write_text(text, encoding="utf-8")
 
 
@@ -409,19 +443,26 @@ def build(flavour: Flavour, platforms: list[str], cache: Path, dist: Path,
     print(f"Monocular Photo {version}, flavour {flavour.name}: {', '.join(platforms)}", flush=True)
     stage_dir = stage_dir or ROOT / "build" / f"stage-{flavour.name}"
     stage_package(flavour, stage_dir)  # first: a missing or wrong model stops the build before any download
-    stage_wheels(stage_dir, manifest, platforms, collect_wheels(flavour, platforms, cache))
-    run_cli(cli, "validate", str(stage_dir), *tags_args)
+    # (zip name suffix, Pythons, Blender line): one build for every line, or one per line.
+    if flavour.wheels in PER_BLENDER_LINE:
+        lines = [(f"-blender{_line_name(python)}", (python,), BLENDER_LINES[python]) for python in PYTHON_VERSIONS]
+    else:
+        lines = [("", PYTHON_VERSIONS, None)]
+    staged = [(suffix, collect_wheels(flavour, platforms, cache, pythons), line) for suffix, pythons, line in lines]
 
     dist.mkdir(parents=True, exist_ok=True)
     final = dist / flavour.name
     partial = Path(tempfile.mkdtemp(dir=dist, prefix=f".{flavour.name}-partial-"))
     try:
-        run_cli(cli, "build", "--split-platforms", "--source-dir", str(stage_dir),
-                "--output-filepath", str(partial / f"{EXTENSION_ID}-{flavour.name}-{version}.zip"), *tags_args)
+        for suffix, wheels, line in staged:
+            stage_wheels(stage_dir, manifest, platforms, wheels, line)
+            run_cli(cli, "validate", str(stage_dir), *tags_args)
+            run_cli(cli, "build", "--split-platforms", "--source-dir", str(stage_dir), "--output-filepath",
+                    str(partial / f"{EXTENSION_ID}-{flavour.name}-{version}{suffix}.zip"), *tags_args)
         zips = sorted(partial.glob("*.zip"))
         built = {platform for z in zips for platform in platforms if z.stem.endswith(platform.replace("-", "_"))}
-        if len(zips) != len(platforms) or built != set(platforms):
-            raise BuildError(f"Expected one zip per platform ({', '.join(platforms)}), got: "
+        if len(zips) != len(platforms) * len(staged) or built != set(platforms):
+            raise BuildError(f"Expected {len(staged)} zip(s) per platform ({', '.join(platforms)}), got: "
                              f"{', '.join(z.name for z in zips) or 'none'}.")
         for zip_path in zips:
             run_cli(cli, "validate", str(zip_path), *tags_args)
@@ -438,6 +479,17 @@ def build(flavour: Flavour, platforms: list[str], cache: Path, dist: Path,
         print(f"  {zip_path.name}  {zip_path.stat().st_size / 1e6:.1f} MB ({zip_path.stat().st_size} bytes)")
     print(f"  repository: {final / 'index.json'}")
     return zips
+
+
+def _line_name(python: str) -> str:
+    """"4.2-5.0" for Python 3.11's Blender line, "5.1-and-newer" for 3.13's."""
+    minimum, maximum = BLENDER_LINES[python]
+    short = ".".join(minimum.split(".")[:2])
+    if not maximum:
+        return f"{short}-and-newer"
+    major, minor = (int(n) for n in maximum.split(".")[:2])
+    last = f"{major}.{minor - 1}" if minor else f"{major - 1}.x"
+    return f"{short}-{last}"
 
 
 def main(argv=None) -> int:

@@ -2,8 +2,9 @@
 
 Reading gives float32 HxW. Integer files are scaled to 0..1 (16-bit: /65535, 8-bit: /255); float files
 (EXR, float TIFF, .npy) keep their values. Non-finite pixels are replaced by the farthest finite value
-(the smallest for relative inverse depth, the largest for metric depth); a map with no finite value at all
-is refused.
+(the smallest for relative inverse depth, the largest for metric depth), and so are zero or negative metric
+distances; a map with more than half of its pixels invalid is refused, saying what was found. Only real
+numbers in 2 dimensions (HxW, HxWx1 or 1xHxW) are depth maps: complex, boolean or object arrays are refused.
 """
 
 import os
@@ -22,6 +23,8 @@ from .errors import DepthError, ImageError
 FORMATS = {"png16": ".png", "exr": ".exr", "npy": ".npy"}
 # Channel names tried, in order, when a depth map is read from an EXR file.
 _EXR_DEPTH_CHANNELS = ("Y", "Z", "depth", "R", "V")
+# A map with more invalid pixels than this is refused: filling them would invent most of the scene.
+MAX_INVALID_FRACTION = 0.5
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -70,6 +73,12 @@ def _read_pillow(path: Path) -> np.ndarray:
 
 def load_depth_file(path, *, kind: str = "INVERSE") -> np.ndarray:
     """A depth map file as float32 HxW (row 0 = top); see the module docstring for scaling and NaN handling."""
+    return read_depth_map(path, kind=kind)[0]
+
+
+def read_depth_map(path, *, kind: str = "INVERSE") -> tuple[np.ndarray, str]:
+    """(depth, warning): `load_depth_file`'s map plus one sentence when it is usable but suspicious (a
+    relative map with no variation gives a flat object), else ""."""
     path = Path(path)
     images.check_file(path)
     suffix = path.suffix.lower()
@@ -82,21 +91,44 @@ def load_depth_file(path, *, kind: str = "INVERSE") -> np.ndarray:
     depth = np.asarray(depth)
     if depth.ndim == 3 and depth.shape[0] == 1:
         depth = depth[0]  # [1, H, W] as a network writes it
-    if depth.ndim == 3 and depth.shape[2] in (1, 3, 4):
-        depth = depth[:, :, 0]  # [H, W, 1], or RGB(A) storing the same value in every channel
-    if depth.ndim != 2 or not (np.issubdtype(depth.dtype, np.number) or depth.dtype == np.bool_):
+    if depth.ndim == 3 and depth.shape[2] == 1:
+        depth = depth[:, :, 0]
+    real_number = np.issubdtype(depth.dtype, np.integer) or np.issubdtype(depth.dtype, np.floating)
+    if depth.ndim != 2 or not real_number:
+        what = "complex" if np.issubdtype(depth.dtype, np.complexfloating) else str(depth.dtype)
         raise ImageError(
-            f"{images.quoted_name(path)} holds a {depth.dtype} array of shape {list(depth.shape)}, not an HxW depth map."
+            f"{images.quoted_name(path)} holds a {what} array of shape {list(depth.shape)}, not an HxW depth map "
+            "of real numbers."
         )
     images.check_size(path, depth.shape[1], depth.shape[0])
     depth = depth.astype(np.float32)
-    finite = np.isfinite(depth)
-    if not finite.all():
-        if not finite.any():
-            raise ImageError(f"{images.quoted_name(path)} contains no finite depth values (all NaN or infinite).")
-        far = depth[finite].min() if kind == "INVERSE" else depth[finite].max()
-        depth = np.where(finite, depth, far)
-    return np.ascontiguousarray(depth, dtype=np.float32)
+    # Metric depth is a distance in front of the camera: zero or negative puts the mesh on or behind it.
+    valid = np.isfinite(depth) & (depth > 0) if kind == "DEPTH" else np.isfinite(depth)
+    if not valid.all():
+        _refuse_mostly_invalid(path, depth, valid, kind)
+        far = depth[valid].min() if kind == "INVERSE" else depth[valid].max()
+        depth = np.where(valid, depth, far)
+    warning = ""
+    if kind == "INVERSE" and depth.max() - depth.min() <= 1e-6 * max(1.0, abs(float(depth.max()))):
+        warning = f"{images.quoted_name(path)} has the same depth everywhere, so the photo object is flat."
+    return np.ascontiguousarray(depth, dtype=np.float32), warning
+
+
+def _refuse_mostly_invalid(path: Path, depth: np.ndarray, valid: np.ndarray, kind: str) -> None:
+    if not valid.any() and kind == "INVERSE":
+        raise ImageError(f"{images.quoted_name(path)} contains no finite depth values (all NaN or infinite).")
+    invalid_fraction = 1.0 - np.count_nonzero(valid) / valid.size
+    if invalid_fraction <= MAX_INVALID_FRACTION:
+        return
+    with np.errstate(invalid="ignore"):
+        found = [name for name, mask in (("NaN or infinite", ~np.isfinite(depth)), ("negative", depth < 0),
+                                         ("zero", depth == 0)) if mask.any()]
+    what = ", ".join(found[:-1]) + " or " + found[-1] if len(found) > 1 else found[0]
+    usable = "metric depth map (distances must be positive)" if kind == "DEPTH" else "depth map"
+    raise ImageError(
+        f"{images.quoted_name(path)} is not a usable {usable}: {max(1, round(100 * invalid_fraction))} % of its "
+        f"pixels are {what}."
+    )
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:

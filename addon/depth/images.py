@@ -11,7 +11,9 @@ Conventions, applied everywhere a photo is read:
 - Photos above MAX_PHOTO_PIXELS or with a side under MIN_PHOTO_SIDE are refused before any decoding.
 """
 
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,13 +130,28 @@ def _exr_size(path: Path) -> tuple[int, int]:
     return int(high[0] - low[0] + 1), int(high[1] - low[1] + 1)
 
 
-def _info_from_image(image: Image.Image) -> PhotoInfo:
+def _decode(path: Path, image: Image.Image) -> None:
+    """Decode every pixel now, raising ImageError naming the file when the data is corrupt or truncated.
+
+    Must come before anything that reads EXIF: for a PNG, `getexif` decodes the whole image, and a decode
+    error there would be taken for a damaged EXIF block and leave black pixels behind.
+    """
+    try:
+        image.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{quoted_name(path)} claims a size {BOMB_REASON}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as exc:
+        raise ImageError(f"{quoted_name(path)} is corrupt or truncated and cannot be decoded ({exc}).") from exc
+
+
+def _info_from_image(image: Image.Image, stored_size: tuple[int, int] | None = None) -> PhotoInfo:
+    """Size, focal length and orientation of an image whose pixels `_decode` has already checked."""
     try:
         orientation = _orientation(image)
         focal = _focal_length_35mm(image)
     except Exception:  # a damaged EXIF block must not make the photo unusable
         orientation, focal = 1, None
-    width, height = image.size
+    width, height = stored_size or image.size
     if orientation in _TRANSPOSING_ORIENTATIONS:
         width, height = height, width
     return PhotoInfo((width, height), focal, orientation)
@@ -149,7 +166,19 @@ def read_photo_info(path) -> PhotoInfo:
         check_size(path, *size)
         return PhotoInfo(size, None, 1)
     with _open(path) as image:
+        if image.format == "PNG" and "exif" not in image.info:
+            _decode(path, image)  # getexif would decode it anyway (see `_decode`)
         return _info_from_image(image)
+
+
+def verify_photo(path) -> PhotoInfo:
+    """The photo's PhotoInfo, after decoding all of its pixel data without error (ImageError otherwise).
+
+    JPEGs decode at 1/8 scale (Pillow's `draft`): the decoder still reads every byte of the compressed data,
+    so truncation and corrupt data are caught for a fraction of a full decode's cost.
+    """
+    _, info = decode_photo(path, min_size=MIN_PHOTO_SIDE)
+    return info
 
 
 def _to_rgb8(image: Image.Image) -> np.ndarray:
@@ -226,11 +255,12 @@ def decode_photo(path, min_size: int | None = None) -> tuple[np.ndarray, PhotoIn
         pixels = _load_exr(path)
         return pixels, PhotoInfo((pixels.shape[1], pixels.shape[0]), None, 1)
     with _open(path) as image:
-        info = _info_from_image(image)
+        stored_size = image.size  # before `draft` scales it down
+        if min_size is not None and image.format == "JPEG":
+            image.draft("RGB", (min_size, min_size))
+        _decode(path, image)
+        info = _info_from_image(image, stored_size)
         try:
-            if min_size is not None and image.format == "JPEG":
-                image.draft("RGB", (min_size, min_size))
-            image.load()
             # Only when needed: exif_transpose copies the image even when there is nothing to turn.
             pixels = _to_rgb8(ImageOps.exif_transpose(image) if info.exif_orientation != 1 else image)
         except (OSError, SyntaxError, ValueError) as exc:
@@ -244,3 +274,15 @@ def load_photo(path, max_size: int | None = None) -> np.ndarray:
     """
     pixels, _ = decode_photo(path, max_size)
     return _resize_to_fit(pixels, max_size)
+
+
+def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in 0..1 to linear (what Blender holds in the float buffer of a 16-bit or EXR image)."""
+    return np.where(srgb <= 0.04045, srgb / 12.92, np.power((srgb + 0.055) / 1.055, 2.4))
+
+
+def block_means(pixels: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """HxWxC float values averaged over a (columns, rows) grid of equal areas: `grid[1]` x `grid[0]` x C."""
+    planes = (Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32)) for c in range(pixels.shape[2]))
+    return np.stack([np.asarray(plane.resize(grid, Image.Resampling.BOX)) for plane in planes], axis=2)
+

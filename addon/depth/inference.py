@@ -4,6 +4,9 @@ onnxruntime is imported on first use, never at import time, so that registering 
 works even where onnxruntime is missing (the error then comes when a model is needed, naming the problem).
 """
 
+import logging
+import platform
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +17,23 @@ from .errors import ModelError
 
 DEVICES = ("AUTO", "CPU", "CUDA")
 CUDA = "CUDAExecutionProvider"
+DIRECTML = "DmlExecutionProvider"
+COREML = "CoreMLExecutionProvider"
 CPU = "CPUExecutionProvider"
-# Tried after CUDA for "AUTO": Windows GPUs through DirectML, Apple through CoreML, when the build has them.
-_OTHER_ACCELERATORS = ("DmlExecutionProvider", "CoreMLExecutionProvider")
+# What "AUTO" tries, in order, before the CPU: NVIDIA through CUDA (the cuda packages), any DirectX 12 GPU on
+# Windows through DirectML and Apple's GPU and Neural Engine through CoreML (the default packages carry them).
+AUTO_ACCELERATORS = (CUDA, DIRECTML, COREML)
+# The accelerator the default package of each system carries (platform.system() names), and why it may not
+# start; Linux's default package is CPU-only by design, so it has no entry and "AUTO" on it warns of nothing.
+_DEFAULT_ACCELERATOR = {"Windows": DIRECTML, "Darwin": COREML}
+_START_FAILURES = {
+    CUDA: "no NVIDIA GPU, or its libraries such as CUDA/cuDNN are missing",
+    DIRECTML: "no DirectX 12 GPU, or its driver is too old",
+    COREML: "CoreML cannot run this model on this Mac",
+}
+_NAMES = {CUDA: "CUDA", DIRECTML: "DirectML", COREML: "CoreML", CPU: "the CPU"}
 
+_log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _sessions: dict[tuple, "LoadedSession"] = {}
 _run_count = 0
@@ -64,17 +80,29 @@ def _import_onnxruntime():
     return onnxruntime
 
 
-def _provider_plan(onnxruntime, device: str) -> tuple[list[str], str]:
-    """Providers to ask for, in order, and the warning to give if CUDA was requested but is not built in."""
-    available = onnxruntime.get_available_providers()
+def provider_plan(available, device: str, system: str | None = None) -> tuple[list[str], str]:
+    """Providers to ask onnxruntime for, in order, and the warning to give when the device asked for cannot be
+    used at all with this build. `available` is onnxruntime.get_available_providers(), `system` defaults to
+    platform.system()."""
+    system = platform.system() if system is None else system
     if device == "CPU":
         return [CPU], ""
     if device == "CUDA":
         if CUDA in available:
             return [CUDA, CPU], ""
         return [CPU], "CUDA was requested but this onnxruntime build has no CUDA provider, so the CPU ran the model."
-    accelerators = [p for p in (CUDA, *_OTHER_ACCELERATORS) if p in available]
+    accelerators = [provider for provider in AUTO_ACCELERATORS if provider in available]
+    expected = _DEFAULT_ACCELERATOR.get(system)
+    if not accelerators and expected is not None:
+        return [CPU], f"This onnxruntime build has no {_NAMES[expected]} provider, so the CPU ran the model."
     return [*accelerators, CPU], ""
+
+
+def fallback_warning(requested: str, reason: str = "") -> str:
+    """One sentence saying why the accelerator `requested` did not run the model (onnxruntime's `reason` when
+    it gave one, else the usual causes)."""
+    reason = reason or _START_FAILURES.get(requested, "no usable device")
+    return f"{_NAMES.get(requested, _short(requested))} could not start ({reason}), so the CPU ran the model."
 
 
 def _check_graph(path: Path, session) -> tuple:
@@ -105,7 +133,7 @@ def accelerator_available(device: str = "AUTO") -> bool:
     if device == "CPU":
         return False
     available = _import_onnxruntime().get_available_providers()
-    wanted = (CUDA,) if device == "CUDA" else (CUDA, *_OTHER_ACCELERATORS)
+    wanted = (CUDA,) if device == "CUDA" else AUTO_ACCELERATORS
     return any(provider in available for provider in wanted)
 
 
@@ -119,13 +147,15 @@ def load_session(path, device: str = "AUTO", threads: int | None = None) -> Load
         stat = path.stat()
     except OSError as exc:
         raise ModelError(f'The model file "{path.name}" cannot be read ({exc.strerror or exc}).') from exc
+    if stat.st_size == 0:
+        raise ModelError(f'The model file "{path.name}" is empty (0 bytes); download or export it again.')
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, device, threads)
     with _lock:
         cached = _sessions.get(key)
     if cached is not None:
         return cached
     onnxruntime = _import_onnxruntime()
-    providers, warning = _provider_plan(onnxruntime, device)
+    providers, warning = provider_plan(onnxruntime.get_available_providers(), device)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: provider fallbacks are reported through `warning`
     if threads is not None:
@@ -136,20 +166,18 @@ def load_session(path, device: str = "AUTO", threads: int | None = None) -> Load
         session = _create_session(onnxruntime, path, options, providers)
     except Exception as exc:  # an accelerator that cannot start: the CPU may still run the model
         if providers == [CPU]:
-            raise ModelError(f'"{path.name}" is not a usable ONNX model ({_first_line(exc)}).') from exc
+            raise _unusable_model(path, exc) from exc
         try:
             session = _create_session(onnxruntime, path, options, [CPU])
-        except Exception:
-            raise ModelError(f'"{path.name}" is not a usable ONNX model ({_first_line(exc)}).') from exc
-        warning = f"{_short(providers[0])} could not start ({_first_line(exc)}), so the CPU ran the model."
+        except Exception as cpu_exc:
+            raise _unusable_model(path, cpu_exc) from cpu_exc
+        _log.warning("%s could not start for %s: %s", providers[0], path, exc)
+        warning = fallback_warning(providers[0], onnxruntime_reason(exc))
     shape = _check_graph(path, session)
     provider = session.get_providers()[0]
     if not warning and provider != providers[0]:
         # onnxruntime falls back to the CPU by itself when e.g. the CUDA libraries or the GPU are missing.
-        warning = (
-            f"{_short(providers[0])} is installed but could not start (no GPU, or its libraries such as "
-            "CUDA/cuDNN are missing), so the CPU ran the model."
-        )
+        warning = fallback_warning(providers[0])
     loaded = LoadedSession(
         session=session,
         input_name=session.get_inputs()[0].name,
@@ -171,9 +199,59 @@ def _create_session(onnxruntime, path: Path, options, providers: list[str]):
     return onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else exc.__class__.__name__
+def _unusable_model(path: Path, exc: Exception) -> ModelError:
+    """One sentence naming the file; onnxruntime's full text goes to the console for bug reports."""
+    _log.error("onnxruntime could not load %s: %s", path, exc)
+    return ModelError(f'"{path.name}" is not a usable ONNX model ({onnxruntime_reason(exc)}).')
+
+
+# What onnxruntime wraps around its message: the status code, the file it loaded, and the C++ source file and
+# line followed by the function's signature, e.g. ".../graph/model.cc:166 onnxruntime::Model::Model(...) ".
+_STATUS_PREFIX = re.compile(r"\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*")
+_LOAD_PREFIX = re.compile(r"Load model from .*? failed:\s*")
+_SOURCE_LOCATION = re.compile(r"\S+\.(?:cc|cpp|cu|h|hpp|mm):\d+\s+")
+_SIGNATURE = re.compile(r"(?:[\w:<>,*&]+\s+)?[\w:~<>]*::[\w~<>]+")
+_NODE_FAILURE = re.compile(r"Non-zero status code returned while running (\w+) node\. Name:'[^']*' Status Message:\s*")
+_ENFORCED_CONDITION = re.compile(r"(?<=: )[^.:;]*? was false\.\s*")
+_SENTENCE_BREAK = re.compile(r"\.\s+(?=[A-Z])")
+# onnxruntime's terse texts, said in a user's words.
+_PLAIN_REASONS = {
+    "Protobuf parsing failed": "the file is not an ONNX model, or it is damaged or incompletely downloaded",
+    "ModelProto does not have a graph": "the file holds no model graph, so it is damaged or not an ONNX model",
+}
+_MAX_REASON_LENGTH = 300
+
+
+def onnxruntime_reason(exc: Exception) -> str:
+    """The meaningful part of an onnxruntime exception's text, on one line, without status codes, paths of
+    onnxruntime's own sources or C++ signatures."""
+    text = _LOAD_PREFIX.sub("", _STATUS_PREFIX.sub("", str(exc)))
+    while (location := _SOURCE_LOCATION.search(text)) is not None:
+        text = text[: location.start()] + _skip_signature(text, location.end())
+    text = _NODE_FAILURE.sub(r"its \1 node failed: ", " ".join(text.split()))
+    # One sentence: onnxruntime's internal assertion goes, its own sentences are joined.
+    text = _SENTENCE_BREAK.sub("; ", _ENFORCED_CONDITION.sub("", text)).rstrip(".")
+    for terse, plain in _PLAIN_REASONS.items():
+        if text.startswith(terse):
+            return plain
+    if len(text) > _MAX_REASON_LENGTH:
+        text = text[:_MAX_REASON_LENGTH].rsplit(" ", 1)[0] + "..."
+    return text or exc.__class__.__name__
+
+
+def _skip_signature(text: str, start: int) -> str:
+    """`text` from `start` without a leading C++ signature: "[return type] qualified::name[(arguments)]"."""
+    rest = text[start:]
+    signature = _SIGNATURE.match(rest)
+    if signature is None:
+        return rest
+    rest = rest[signature.end() :]
+    depth = 0
+    for index, character in enumerate(rest):  # the arguments, when there are any, up to the matching ")"
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth == 0:
+            return rest[index + (1 if index else 0) :].lstrip()
+    return ""  # cut off inside the arguments
 
 
 def _short(provider: str) -> str:
@@ -189,7 +267,10 @@ def run(loaded: LoadedSession, tensor: np.ndarray, model_name: str) -> np.ndarra
     try:
         (output,) = loaded.session.run([loaded.output_name], {loaded.input_name: tensor})
     except Exception as exc:
-        raise ModelError(f'"{model_name}" failed while running ({_first_line(exc)}).') from exc
+        _log.error("onnxruntime failed running %s on %s: %s", model_name, loaded.provider, exc)
+        raise ModelError(
+            f'"{model_name}" failed while running on {_short(loaded.provider)} ({onnxruntime_reason(exc)}).'
+        ) from exc
     output = np.asarray(output, dtype=np.float32)
     while output.ndim > 2 and output.shape[0] == 1:
         output = output[0]

@@ -62,9 +62,9 @@ def test_exr_depth_channel_z(tmp_path):
     import OpenEXR
 
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
-    with OpenEXR.File(header, {"Z": RAMP * 10}) as exr:
+    with OpenEXR.File(header, {"Z": RAMP * 10 + 1}) as exr:  # metric distances are positive
         exr.write(str(tmp_path / "z.exr"))
-    np.testing.assert_allclose(load_depth_file(tmp_path / "z.exr", kind="DEPTH"), RAMP * 10)
+    np.testing.assert_allclose(load_depth_file(tmp_path / "z.exr", kind="DEPTH"), RAMP * 10 + 1)
 
 
 def test_non_finite_values_are_cleaned_and_all_nan_refused(tmp_path):

@@ -259,3 +259,26 @@ def test_cuda_is_not_offered_for_macos():
     result = run_build("--flavour", "cuda", "--platform", "macos-arm64")
     assert result.returncode == 2
     assert "not built for macos-arm64" in result.stderr
+
+
+def test_default_windows_zip_runs_on_any_directx_12_gpu_and_macos_on_coreml():
+    platforms = build_extension.FLAVOUR_PLATFORMS["cpu"]
+    runtime = {platform: build_extension.runtime_wheels("cpu", platform) for platform in platforms}
+    assert [r.split("==")[0] for r in runtime["windows-x64"]] == ["onnxruntime-directml"]
+    # The standard wheel carries CoreML on macOS; Linux's default stays CPU-only.
+    standard = build_extension.FLAVOUR_WHEELS["cpu"]
+    assert runtime["macos-arm64"] == runtime["macos-x64"] == runtime["linux-x64"] == standard
+    assert build_extension.runtime_wheels("cuda", "windows-x64") == build_extension.FLAVOUR_WHEELS["cuda"]
+
+
+@pytest.mark.parametrize(("python", "minimum", "maximum"), [("3.11", "4.2.0", "5.1.0"), ("3.13", "5.1.0", None)])
+def test_a_cuda_zip_serves_the_blender_line_of_its_python(tmp_path, python, minimum, maximum):
+    wheel = f"onnxruntime_gpu-1.23.2-cp{python.replace('.', '')}-cp{python.replace('.', '')}-win_amd64.whl"
+    staged = build_extension.staged_manifest(
+        REPO_ROOT / "blender_manifest.toml", ["windows-x64"], [wheel], build_extension.BLENDER_LINES[python]
+    )
+    manifest = tomllib.loads(staged)
+    assert manifest["blender_version_min"] == minimum
+    assert manifest.get("blender_version_max") == maximum
+    assert "cuda" in build_extension.PER_BLENDER_LINE and "cpu" not in build_extension.PER_BLENDER_LINE
+    assert set(build_extension.BLENDER_LINES) == set(build_extension.PYTHON_VERSIONS)
