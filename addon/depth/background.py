@@ -1,0 +1,351 @@
+"""The background layer: what a moving camera reveals behind foreground edges and beyond the photo's frame.
+
+`build_background_layer(photo, depth, kind)` returns a `BackgroundLayer`: a depth image, a colour image and a
+coverage mask over the EXTENDED frame, the photo's frame plus a margin beyond each side. Plain arrays in and
+out, numpy only; the Blender side stores the images and draws the layer with Geometry Nodes.
+
+Pixel geometry (row 0 at the top, like `DepthResult.depth`). For a photo grid of H x W pixels and a margin m,
+`pad_x = ceil(m W)` and `pad_y = ceil(m H)` whole pixels are added on each side: the extended grid is
+(H + 2 pad_y) x (W + 2 pad_x) with the same pixel pitch, and photo pixel (row i, column j) is extended pixel
+(i + pad_y, j + pad_x) exactly. In photo coordinates u, v (0..1 across the photo frame, either origin), the
+extended image's coordinates are u' = (u W + pad_x) / (W + 2 pad_x), v' = (v H + pad_y) / (H + 2 pad_y), so
+the extended image spans the frame scaled by (1 + 2 pad_x / W, 1 + 2 pad_y / H) about its centre. The
+effective margins pad_x / W and pad_y / H are at least m (equal up to rounding to whole pixels).
+
+Tear criterion. The node group tears a face when its farthest corner is more than (1 + threshold) times its
+nearest. Distance ratios equal inverse-depth ratios, so everything here works on an inverse depth q = 1/z:
+for kind "DEPTH", q = 1 / depth; for kind "INVERSE" (relative 0..1, the distance depends on the live Near/Far)
+the reference mapping q = 1/far + d (1/near - 1/far) with the node group's defaults near = 1, far = 10 (the
+`near_far` argument), which gives sensible edges for the usual settings; a larger Far tears more of the
+background's small steps, which then have no band (the front layer still covers them from the photo camera).
+
+Which pixels are background. A "jump" is a pair of 8-neighbours whose inverse depths differ by more than the
+tear ratio: the smaller is a far-side edge pixel. Within `reach` pixels of a far-side edge pixel, every pixel
+more than the tear ratio nearer than the farthest edge pixel around it is "near side" (under the
+foreground). Near-side pixels are never used as sources, for depth or colour; all other photo pixels are.
+`reach` is four times the band's widest width, so that the foreground interior (which still counts as a
+source, it may be someone's background) lies much farther from any band pixel than the background does.
+
+Depth fill (band, near side and margin): first-order pull-push in inverse-depth space. One background-
+weighted pyramid ("pull-push", Gortler et al. 1996) averages, for every pixel, the nearby sources' positions
+p̄, inverse depths q̄ and (a second pyramid) their inverse-depth gradients g; the fill is q̄ + g · (p - p̄).
+Inverse depth is affine in image coordinates on a plane, so this reproduces planes exactly: walls stay
+planes and floors keep their slope, under the foreground and beyond the frame, and only sources contribute,
+so the fill is never pulled toward the foreground. The fill is clamped to a plausible range (at most 1.5x nearer in
+inverse depth than the nearest source pixel, so that a floor can continue towards the camera below the frame;
+for "INVERSE" never beyond d = 0 or 1, for "DEPTH" at most twice the farthest distance), and on the band it is behind the photo's own surface by construction.
+
+Colour fill: the same background-weighted pull-push of the colours (sources only: no foreground colour
+bleeds in). It is the fast, smooth baseline: texture fades into its local mean colour with distance from the
+sources. (Adding back copied high-frequency detail or an inpainting model are the upgrades.)
+
+Band and coverage. A near-side pixel is in the band when its filled background is behind it by the tear
+ratio, and it lies within w = clip(max_shift * L * (1 - q_background / q_pixel), 2, max_shift * L) pixels
+(Chebyshev distance) of a far-side edge pixel: the parallax a camera move that shifts the nearest point by
+`max_shift` of the photo's longer side L opens between the two depths. `coverage` is the band grown by one
+pixel (so the layer's faces meet the far side under the front layer's torn patches), plus every pixel outside
+the photo frame, plus the photo's one-pixel border ring (so the margin joins the frame without a crack).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DepthError
+
+# The most margin the layer is built with (fraction of the frame's size beyond each side); the node group's
+# live margin can show less.
+MAX_MARGIN = 0.2
+# The largest supported camera move, as the shift of the nearest point in fractions of the photo's longer side
+# (the camera-move presets' intensity 1 shifts it about 4 %).
+MAX_SHIFT = 0.06
+TEAR_THRESHOLD = 0.1
+REFERENCE_NEAR_FAR = (1.0, 10.0)
+KINDS = ("INVERSE", "DEPTH")
+# How far (in band widths) the near side is looked for around a far-side edge pixel.
+REACH_IN_BAND_WIDTHS = 4
+MIN_BAND_WIDTH = 2
+# The fill may be at most this much nearer (in inverse depth) than the nearest source pixel.
+PLAUSIBLE_NEARER = 1.5
+
+
+@dataclass(frozen=True)
+class BackgroundLayer:
+    """The background layer over the extended frame (see the module docstring for the pixel geometry).
+
+    `depth`: float32 (He, We), the same kind and units as the input depth, finite everywhere (filled even where
+    `coverage` is off, so bilinear sampling near the mask's edge stays sensible). `colour`: uint8 (He, We, 3),
+    sRGB like the photo. `coverage`: bool (He, We), where the layer has geometry. `band`: bool (H, W) on the
+    photo grid, the pixels behind foreground silhouettes (empty for a photo without depth edges).
+    """
+
+    depth: np.ndarray
+    colour: np.ndarray
+    coverage: np.ndarray
+    band: np.ndarray
+    kind: str
+    margin: float  # the margin asked for
+    pad: tuple[int, int]  # (pad_x, pad_y): whole pixels added left/right and top/bottom
+
+    @property
+    def photo_slice(self) -> tuple[slice, slice]:
+        """Index of the photo's own pixels in the extended arrays: `layer.depth[layer.photo_slice]`."""
+        pad_x, pad_y = self.pad
+        height, width = self.band.shape
+        return slice(pad_y, pad_y + height), slice(pad_x, pad_x + width)
+
+    def extended_uv(self, u: float, v: float) -> tuple[float, float]:
+        """The extended image's coordinates (0..1) of photo coordinates (u, v) (0..1, either origin)."""
+        pad_x, pad_y = self.pad
+        height, width = self.band.shape
+        return (u * width + pad_x) / (width + 2 * pad_x), (v * height + pad_y) / (height + 2 * pad_y)
+
+
+def margin_pixels(size: tuple[int, int], margin: float) -> tuple[int, int]:
+    """(pad_x, pad_y) for a photo grid of `size` = (width, height)."""
+    width, height = size
+    return math.ceil(margin * width - 1e-9), math.ceil(margin * height - 1e-9)
+
+
+def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, margin: float = MAX_MARGIN,
+                           max_shift: float = MAX_SHIFT, tear_threshold: float = TEAR_THRESHOLD,
+                           near_far: tuple[float, float] = REFERENCE_NEAR_FAR) -> BackgroundLayer:
+    """The background layer of `photo` (HxWx3 uint8; an alpha channel is dropped) and its `depth` (HxW, kind
+    "INVERSE" or "DEPTH" as in `DepthResult`). Non-finite depth pixels (and, for "DEPTH", non-positive ones)
+    are treated as unknown and filled; a map with no usable pixel is refused with a `DepthError`."""
+    photo, inverse, valid = _checked_inputs(photo, depth, kind, margin, max_shift, tear_threshold, near_far)
+    height, width = inverse.shape
+    ratio = 1.0 + tear_threshold
+    band_width = max(float(MIN_BAND_WIDTH), max_shift * max(width, height))
+
+    far_edge = _far_edge_pixels(inverse, valid, ratio)
+    near_side = np.zeros_like(valid)
+    if far_edge.any():
+        reach = int(math.ceil(REACH_IN_BAND_WIDTHS * band_width))
+        edge_inverse = np.where(far_edge, inverse, np.inf).astype(np.float32)
+        near_side = valid & (inverse > ratio * _window_min(edge_inverse, reach))
+    sources = valid & ~near_side
+
+    pad_x, pad_y = margin_pixels((width, height), margin)
+    inside = (slice(pad_y, pad_y + height), slice(pad_x, pad_x + width))
+    extended_shape = (height + 2 * pad_y, width + 2 * pad_x)
+    filled_inverse, filled_colour = _fill(photo, inverse, sources, extended_shape, inside)
+    low, high = _plausible_range(inverse[sources], kind, near_far)
+    filled_inverse = np.clip(filled_inverse, low, high)
+
+    band = np.zeros_like(valid)
+    if near_side.any():
+        behind = filled_inverse[inside]
+        candidates = near_side & (inverse > ratio * behind)
+        widths = np.clip(band_width * (1.0 - behind / np.maximum(inverse, 1e-30)), MIN_BAND_WIDTH, band_width)
+        band = candidates & (_chebyshev_distance(far_edge, int(math.ceil(band_width))) <= widths)
+
+    layer_inverse = filled_inverse
+    layer_inverse[inside] = np.where(sources, inverse, filled_inverse[inside])
+    layer_colour = filled_colour
+    layer_colour[inside] = np.where(sources[..., None], photo, filled_colour[inside])
+
+    coverage = np.ones(extended_shape, dtype=bool)
+    photo_coverage = _grow(band)
+    ring = np.ones_like(band)
+    ring[1:-1, 1:-1] = False
+    coverage[inside] = photo_coverage | ring
+    return BackgroundLayer(depth=_to_kind(layer_inverse, kind, near_far), colour=layer_colour, coverage=coverage,
+                           band=band, kind=kind, margin=float(margin), pad=(pad_x, pad_y))
+
+
+def _checked_inputs(photo, depth, kind, margin, max_shift, tear_threshold, near_far):
+    """(photo HxWx3 uint8, inverse depth float32 with 0 where unknown, valid mask)."""
+    if kind not in KINDS:
+        raise DepthError(f'The depth kind must be one of {", ".join(KINDS)}, not "{kind}".')
+    photo = np.asarray(photo)
+    depth = np.asarray(depth)
+    if photo.ndim != 3 or photo.shape[2] not in (3, 4) or photo.dtype != np.uint8:
+        raise DepthError(f"The photo must be an HxWx3 (or HxWx4) uint8 array, not {photo.shape} {photo.dtype}.")
+    if depth.ndim != 2 or depth.shape != photo.shape[:2] or not np.issubdtype(depth.dtype, np.floating):
+        raise DepthError(f"The depth map must be a float array of the photo's size {photo.shape[:2]}, "
+                         f"not {depth.shape} {depth.dtype}.")
+    if not (0.0 <= margin <= 1.0 and 0.0 <= max_shift <= 1.0 and tear_threshold > 0.0):
+        raise DepthError(f"Margin {margin} and max shift {max_shift} must lie in 0..1 and the tear threshold "
+                         f"{tear_threshold} must be positive.")
+    near, far = near_far
+    if not 0.0 < near < far:
+        raise DepthError(f"The reference near/far {near_far} must satisfy 0 < near < far.")
+    depth = depth.astype(np.float32, copy=False)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "DEPTH":
+            valid = np.isfinite(depth) & (depth > 0.0)
+            inverse = np.where(valid, 1.0 / np.where(valid, depth, 1.0), 0.0)
+        else:
+            valid = np.isfinite(depth)
+            inverse = np.where(valid, 1.0 / far + np.clip(depth, 0.0, 1.0) * (1.0 / near - 1.0 / far), 0.0)
+    if not valid.any():
+        raise DepthError("The depth map has no usable pixel (every value is NaN, infinite or not positive), so "
+                         "no background layer can be built.")
+    return np.ascontiguousarray(photo[:, :, :3]), inverse.astype(np.float32), valid
+
+
+def _far_edge_pixels(inverse, valid, ratio):
+    """Pixels that are the farther side of a jump to one of their 8 neighbours."""
+    far_edge = np.zeros_like(valid)
+    height, width = inverse.shape
+    # (row offset, column offset) of the neighbour: right, down, down-right, down-left.
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        a_rows, b_rows = slice(0, height - dy), slice(dy, height)
+        a_cols = slice(max(0, -dx), width - max(0, dx))
+        b_cols = slice(max(0, dx), width - max(0, -dx))
+        a, b = inverse[a_rows, a_cols], inverse[b_rows, b_cols]
+        both = valid[a_rows, a_cols] & valid[b_rows, b_cols]
+        far_edge[a_rows, a_cols] |= both & (b > ratio * a)
+        far_edge[b_rows, b_cols] |= both & (a > ratio * b)
+    return far_edge
+
+
+def _window_min(values, radius):
+    """Minimum over the (2 radius + 1)^2 window around each pixel (clipped at the borders)."""
+    return _axis_window_min(_axis_window_min(values, radius, 0), radius, 1)
+
+
+def _axis_window_min(values, radius, axis):
+    # Doubling: after k steps `run[i]` is the minimum of 2^k values from i on; two overlapping runs of the largest
+    # power of two cover any window length.
+    size = 2 * radius + 1
+    length = values.shape[axis]
+    padded = np.concatenate([np.full_like(np.take(values, [0] * radius, axis=axis), np.inf), values,
+                             np.full_like(np.take(values, [0] * radius, axis=axis), np.inf)], axis=axis)
+    run, span = padded, 1
+    while span * 2 <= size:
+        shifted = np.take(run, np.arange(span, run.shape[axis]), axis=axis)
+        run = np.minimum(np.take(run, np.arange(run.shape[axis] - span), axis=axis), shifted)
+        span *= 2
+    first = np.take(run, np.arange(length), axis=axis)
+    second = np.take(run, np.arange(size - span, size - span + length), axis=axis)
+    return np.minimum(first, second)
+
+
+def _chebyshev_distance(mask, limit):
+    """Chebyshev distance to the nearest True pixel, in steps of about 1.25x (exact below 4), inf beyond
+    `limit`."""
+    distance = np.full(mask.shape, np.inf, dtype=np.float32)
+    table = np.pad(np.cumsum(np.cumsum(mask, axis=0, dtype=np.int32), axis=1), ((1, 0), (1, 0)))
+    height, width = mask.shape
+    radii = sorted({min(limit, r) for r in (0, 1, 2, 3, 4, *(int(4 * 1.25**k) for k in range(1, 40)))})
+    for radius in reversed(radii):
+        rows, cols = np.arange(height), np.arange(width)
+        top, bottom = np.clip(rows - radius, 0, height), np.clip(rows + radius + 1, 0, height)
+        left, right = np.clip(cols - radius, 0, width), np.clip(cols + radius + 1, 0, width)
+        count = (table[bottom][:, right] - table[top][:, right] - table[bottom][:, left] + table[top][:, left])
+        distance[count > 0] = radius
+    return distance
+
+
+def _grow(mask):
+    """The mask grown by one pixel (3x3)."""
+    grown = mask.copy()
+    grown[1:, :] |= mask[:-1, :]
+    grown[:-1, :] |= mask[1:, :]
+    row_grown = grown.copy()
+    grown[:, 1:] |= row_grown[:, :-1]
+    grown[:, :-1] |= row_grown[:, 1:]
+    return grown
+
+
+def _fill(photo, inverse, sources, extended_shape, inside):
+    """(inverse depth, colour as float 0..255) over the extended grid, from the source pixels only."""
+    height, width = inverse.shape
+    weights = np.zeros(extended_shape, dtype=np.float32)
+    weights[inside] = sources
+    rows, cols = np.mgrid[0:extended_shape[0], 0:extended_shape[1]].astype(np.float32)
+    channels = np.zeros((*extended_shape, 6), dtype=np.float32)
+    channels[..., 0], channels[..., 1] = cols, rows
+    channels[inside + (2,)] = inverse
+    channels[inside + (slice(3, 6),)] = photo
+    mean = _pull_push(channels, weights)
+
+    # Inverse-depth gradients from pairs of neighbouring sources (one pyramid, its own weights).
+    gradients = np.zeros((*extended_shape, 2), dtype=np.float32)
+    gradient_weights = np.zeros(extended_shape, dtype=np.float32)
+    pair_x = sources[:, :-1] & sources[:, 1:]
+    pair_y = sources[:-1, :] & sources[1:, :]
+    grad_x = np.zeros_like(inverse)
+    grad_y = np.zeros_like(inverse)
+    grad_x[:, :-1] = np.where(pair_x, inverse[:, 1:] - inverse[:, :-1], 0.0)
+    grad_y[:-1, :] = np.where(pair_y, inverse[1:, :] - inverse[:-1, :], 0.0)
+    has_x = np.zeros_like(sources)
+    has_y = np.zeros_like(sources)
+    has_x[:, :-1], has_y[:-1, :] = pair_x, pair_y
+    # A pixel needs both directions; otherwise the other direction's 0 would flatten the plane.
+    both = has_x & has_y
+    gradients[inside + (0,)] = np.where(both, grad_x, 0.0)
+    gradients[inside + (1,)] = np.where(both, grad_y, 0.0)
+    gradient_weights[inside] = both
+    if both.any():
+        slope = _pull_push(gradients, gradient_weights)
+    else:
+        slope = np.zeros_like(gradients)
+    filled_inverse = (mean[..., 2] + slope[..., 0] * (cols - mean[..., 0]) + slope[..., 1] * (rows - mean[..., 1]))
+    colour = np.clip(mean[..., 3:6] + 0.5, 0.0, 255.0).astype(np.uint8)
+    return filled_inverse.astype(np.float32), colour
+
+
+def _pull_push(values, weights):
+    """Background-weighted pull-push: values (H, W, C) where weights (H, W) are 1, filled elsewhere with the
+    weighted mean of the nearest sources, smoothly (bilinear push). Needs at least one weight > 0."""
+    pyramid = []
+    level_values, level_weights = values * weights[..., None], weights
+    while True:
+        pyramid.append((level_values, level_weights))
+        if level_weights.shape[0] == 1 and level_weights.shape[1] == 1:
+            break
+        sums = _sum_2x2(level_values * level_weights[..., None])
+        total = _sum_2x2(level_weights)
+        level_values = sums / np.maximum(total, 1e-12)[..., None]
+        level_weights = np.minimum(total, 1.0)
+    filled = pyramid[-1][0]
+    for level_values, level_weights in reversed(pyramid[:-1]):
+        coarse = _upsample(filled, level_weights.shape)
+        filled = coarse + level_weights[..., None] * (level_values - coarse)
+    return filled
+
+
+def _sum_2x2(array):
+    height, width = array.shape[:2]
+    if height % 2 or width % 2:
+        pad = [(0, height % 2), (0, width % 2)] + [(0, 0)] * (array.ndim - 2)
+        array = np.pad(array, pad)
+    return (array[0::2, 0::2] + array[1::2, 0::2]) + (array[0::2, 1::2] + array[1::2, 1::2])
+
+
+def _upsample(array, shape):
+    """Bilinear x2 upsampling (pixel centres aligned: child 2m and 2m+1 lie a quarter pixel either side of
+    parent m), cropped to `shape`."""
+    return _upsample_axis(_upsample_axis(array, shape[0], 0), shape[1], 1)
+
+
+def _upsample_axis(array, length, axis):
+    count = array.shape[axis]
+    before = np.take(array, np.clip(np.arange(count) - 1, 0, count - 1), axis=axis)
+    after = np.take(array, np.clip(np.arange(count) + 1, 0, count - 1), axis=axis)
+    even = 0.75 * array + 0.25 * before
+    odd = 0.75 * array + 0.25 * after
+    interleaved = np.stack([even, odd], axis=axis + 1)
+    shape = list(array.shape)
+    shape[axis] = 2 * count
+    return np.take(interleaved.reshape(shape), np.arange(length), axis=axis)
+
+
+def _plausible_range(source_inverse, kind, near_far):
+    """(lowest, highest) inverse depth the fill may take: a floor may come a little nearer than the photo's
+    nearest source beyond the frame, nothing may come much nearer."""
+    high = PLAUSIBLE_NEARER * float(source_inverse.max())
+    if kind == "INVERSE":
+        return 1.0 / near_far[1], high
+    return 0.5 * float(source_inverse.min()), high
+
+
+def _to_kind(inverse, kind, near_far):
+    if kind == "DEPTH":
+        return (1.0 / inverse).astype(np.float32)
+    near, far = near_far
+    return np.clip((inverse - 1.0 / far) / (1.0 / near - 1.0 / far), 0.0, 1.0).astype(np.float32)
