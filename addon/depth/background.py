@@ -35,9 +35,15 @@ so the fill is never pulled toward the foreground. The fill is clamped to a plau
 inverse depth than the nearest source pixel, so that a floor can continue towards the camera below the frame;
 for "INVERSE" never beyond d = 0 or 1, for "DEPTH" at most twice the farthest distance), and on the band it is behind the photo's own surface by construction.
 
-Colour fill: the same background-weighted pull-push of the colours (sources only: no foreground colour
-bleeds in). It is the fast, smooth baseline: texture fades into its local mean colour with distance from the
-sources. (Adding back copied high-frequency detail or an inpainting model are the upgrades.)
+Colour fill: texture by mirroring, smoothness by pull-push, sources only. Colour sources are the depth
+sources plus the near-side pixels that turn out not to be in front of the continued background (a slope rising
+within the reach). A pixel to fill takes the colour of its mirror image through the centre p̄ of the sources
+that fill it (2 p̄ - p: next to a silhouette this is the background just across it, so the texture continues
+across the edge like a reflection), and beyond the frame, preferably its mirror image through the frame's
+border (the classic mirror padding); where the mirror image is not a colour source, it takes the colour
+pull-push mean of the sources. Never a foreground (near-side) colour; a few array operations, no search. An
+exemplar search (PatchMatch) or an inpainting network would hide the reflections' symmetry better and are the
+upgrades.
 
 Band and coverage. A near-side pixel is in the band when its filled background is behind it by the tear
 ratio, and it lies within w = clip(max_shift * L * (1 - q_background / q_pixel), 2, max_shift * L) pixels
@@ -130,21 +136,24 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
     pad_x, pad_y = margin_pixels((width, height), margin)
     inside = (slice(pad_y, pad_y + height), slice(pad_x, pad_x + width))
     extended_shape = (height + 2 * pad_y, width + 2 * pad_x)
-    filled_inverse, filled_colour = _fill(photo, inverse, sources, extended_shape, inside)
+    filled_inverse = _fill_inverse_depth(inverse, sources, extended_shape, inside)
     low, high = _plausible_range(inverse[sources], kind, near_far)
     filled_inverse = np.clip(filled_inverse, low, high)
 
     band = np.zeros_like(valid)
+    colour_sources = sources
     if near_side.any():
         behind = filled_inverse[inside]
-        candidates = near_side & (inverse > ratio * behind)
+        in_front = near_side & (inverse > ratio * behind)
         widths = np.clip(band_width * (1.0 - behind / np.maximum(inverse, 1e-30)), MIN_BAND_WIDTH, band_width)
-        band = candidates & (_chebyshev_distance(far_edge, int(math.ceil(band_width))) <= widths)
+        band = in_front & (_chebyshev_distance(far_edge, int(math.ceil(band_width))) <= widths)
+        # Near-side pixels that are not in front of the continued background (a slope rising within the reach)
+        # are background after all: their colours may fill.
+        colour_sources = valid & ~in_front
 
     layer_inverse = filled_inverse
     layer_inverse[inside] = np.where(sources, inverse, filled_inverse[inside])
-    layer_colour = filled_colour
-    layer_colour[inside] = np.where(sources[..., None], photo, filled_colour[inside])
+    layer_colour = _fill_colour(photo, colour_sources, extended_shape, inside)
 
     coverage = np.ones(extended_shape, dtype=bool)
     photo_coverage = _grow(band)
@@ -251,42 +260,72 @@ def _grow(mask):
     return grown
 
 
-def _fill(photo, inverse, sources, extended_shape, inside):
-    """(inverse depth, colour as float 0..255) over the extended grid, from the source pixels only."""
-    height, width = inverse.shape
+def _fill_inverse_depth(inverse, sources, extended_shape, inside):
+    """Inverse depth over the extended grid from the source pixels only: q̄ + g · (p - p̄) (see the docstring)."""
     weights = np.zeros(extended_shape, dtype=np.float32)
     weights[inside] = sources
     rows, cols = np.mgrid[0:extended_shape[0], 0:extended_shape[1]].astype(np.float32)
-    channels = np.zeros((*extended_shape, 6), dtype=np.float32)
+    channels = np.zeros((*extended_shape, 3), dtype=np.float32)
     channels[..., 0], channels[..., 1] = cols, rows
     channels[inside + (2,)] = inverse
-    channels[inside + (slice(3, 6),)] = photo
     mean = _pull_push(channels, weights)
 
-    # Inverse-depth gradients from pairs of neighbouring sources (one pyramid, its own weights).
+    # Inverse-depth gradients from pairs of neighbouring sources, with their own weights: a pixel needs a pair in
+    # both directions, otherwise the missing direction's 0 would flatten the plane.
+    pair_x = np.zeros_like(sources)
+    pair_y = np.zeros_like(sources)
+    pair_x[:, :-1] = sources[:, :-1] & sources[:, 1:]
+    pair_y[:-1, :] = sources[:-1, :] & sources[1:, :]
+    both = pair_x & pair_y
+    if not both.any():
+        return mean[..., 2]
     gradients = np.zeros((*extended_shape, 2), dtype=np.float32)
+    gradients[inside + (0,)][:, :-1] = np.where(both[:, :-1], inverse[:, 1:] - inverse[:, :-1], 0.0)
+    gradients[inside + (1,)][:-1, :] = np.where(both[:-1, :], inverse[1:, :] - inverse[:-1, :], 0.0)
     gradient_weights = np.zeros(extended_shape, dtype=np.float32)
-    pair_x = sources[:, :-1] & sources[:, 1:]
-    pair_y = sources[:-1, :] & sources[1:, :]
-    grad_x = np.zeros_like(inverse)
-    grad_y = np.zeros_like(inverse)
-    grad_x[:, :-1] = np.where(pair_x, inverse[:, 1:] - inverse[:, :-1], 0.0)
-    grad_y[:-1, :] = np.where(pair_y, inverse[1:, :] - inverse[:-1, :], 0.0)
-    has_x = np.zeros_like(sources)
-    has_y = np.zeros_like(sources)
-    has_x[:, :-1], has_y[:-1, :] = pair_x, pair_y
-    # A pixel needs both directions; otherwise the other direction's 0 would flatten the plane.
-    both = has_x & has_y
-    gradients[inside + (0,)] = np.where(both, grad_x, 0.0)
-    gradients[inside + (1,)] = np.where(both, grad_y, 0.0)
     gradient_weights[inside] = both
-    if both.any():
-        slope = _pull_push(gradients, gradient_weights)
-    else:
-        slope = np.zeros_like(gradients)
-    filled_inverse = (mean[..., 2] + slope[..., 0] * (cols - mean[..., 0]) + slope[..., 1] * (rows - mean[..., 1]))
-    colour = np.clip(mean[..., 3:6] + 0.5, 0.0, 255.0).astype(np.uint8)
-    return filled_inverse.astype(np.float32), colour
+    slope = _pull_push(gradients, gradient_weights)
+    return mean[..., 2] + slope[..., 0] * (cols - mean[..., 0]) + slope[..., 1] * (rows - mean[..., 1])
+
+
+def _fill_colour(photo, sources, extended_shape, inside):
+    """uint8 colours over the extended grid: the photo at the sources; elsewhere a mirrored source pixel where
+    the mirror image is a source, the sources' pull-push mean where it is not. The mirror is the centre p̄ of
+    the sources that fill the pixel (2 p̄ - p: the texture continues across the silhouette like a reflection),
+    and beyond the frame, where its mirror image through the frame's border is a source, that border."""
+    height, width = photo.shape[:2]
+    weights = np.zeros(extended_shape, dtype=np.float32)
+    weights[inside] = sources
+    rows, cols = np.mgrid[0:extended_shape[0], 0:extended_shape[1]].astype(np.float32)
+    channels = np.zeros((*extended_shape, 5), dtype=np.float32)
+    channels[..., 0], channels[..., 1] = cols, rows
+    channels[inside + (slice(2, 5),)] = photo
+    mean = _pull_push(channels, weights)
+    colour = np.clip(mean[..., 2:5] + 0.5, 0.0, 255.0).astype(np.uint8)
+
+    # Mirror images, in photo pixel coordinates: through the sources' centre everywhere, then beyond the frame
+    # through its border where that mirror image is a source (it keeps the texture's geometry).
+    pad_y, pad_x = inside[0].start, inside[1].start
+    centre_mirror = (np.rint(2.0 * mean[..., 1] - rows).astype(np.int64) - pad_y,
+                     np.rint(2.0 * mean[..., 0] - cols).astype(np.int64) - pad_x)
+    border_rows = _reflect(np.arange(extended_shape[0]) - pad_y, height)
+    border_cols = _reflect(np.arange(extended_shape[1]) - pad_x, width)
+    outside = np.ones(extended_shape, dtype=bool)
+    outside[inside] = False
+    border_mirror = np.broadcast_arrays(border_rows[:, None], border_cols[None, :])
+    for (mirror_rows, mirror_cols), where in ((centre_mirror, True), (border_mirror, outside)):
+        within = where & (mirror_rows >= 0) & (mirror_rows < height) & (mirror_cols >= 0) & (mirror_cols < width)
+        mirror_rows, mirror_cols = np.where(within, mirror_rows, 0), np.where(within, mirror_cols, 0)
+        copy = within & sources[mirror_rows, mirror_cols]
+        colour[copy] = photo[mirror_rows[copy], mirror_cols[copy]]
+    colour[inside] = np.where(sources[..., None], photo, colour[inside])
+    return colour
+
+
+def _reflect(indices, length):
+    """Indices reflected into 0..length-1 about the ends (-1 -> 0, length -> length - 1), clipped beyond."""
+    reflected = np.where(indices < 0, -indices - 1, np.where(indices >= length, 2 * length - 1 - indices, indices))
+    return np.clip(reflected, 0, length - 1)
 
 
 def _pull_push(values, weights):
