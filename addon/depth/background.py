@@ -1,7 +1,7 @@
 """The background layer: what a moving camera reveals behind foreground edges and beyond the photo's frame.
 
 `build_background_layer(photo, depth, kind)` returns a `BackgroundLayer`: a depth image, a colour image and a
-coverage mask over the EXTENDED frame, the photo's frame plus a margin beyond each side. Plain arrays in and
+reach image (where the layer has geometry) over the EXTENDED frame, the photo's frame plus a margin beyond each side. Plain arrays in and
 out, numpy only; the Blender side stores the images and draws the layer with Geometry Nodes.
 
 Pixel geometry (row 0 at the top, like `DepthResult.depth`). For a photo grid of H x W pixels and a margin m,
@@ -20,20 +20,21 @@ the reference mapping q = 1/far + d (1/near - 1/far) with the node group's defau
 background's small steps, which then have no band (the front layer still covers them from the photo camera).
 
 Which pixels are background. A "jump" is a pair of 8-neighbours whose inverse depths differ by more than the
-tear ratio: the smaller is a far-side edge pixel. Within `reach` pixels of a far-side edge pixel, every pixel
+tear ratio: the smaller is a far-side edge pixel. Within a search radius of a far-side edge pixel, every pixel
 more than the tear ratio nearer than the farthest edge pixel around it is "near side" (under the
-foreground). Near-side pixels are never used as sources, for depth or colour; all other photo pixels are.
-`reach` is four times the band's widest width, so that the foreground interior (which still counts as a
-source, it may be someone's background) lies much farther from any band pixel than the background does.
+foreground). Near-side pixels are never sources of the depth fill; all other valid photo pixels are. The
+search radius is four times the band's widest width, so that the foreground interior (which still counts as
+a source: it may be someone's background) lies much farther from any band pixel than the background does.
 
 Depth fill (band, near side and margin): first-order pull-push in inverse-depth space. One background-
 weighted pyramid ("pull-push", Gortler et al. 1996) averages, for every pixel, the nearby sources' positions
 p̄, inverse depths q̄ and (a second pyramid) their inverse-depth gradients g; the fill is q̄ + g · (p - p̄).
 Inverse depth is affine in image coordinates on a plane, so this reproduces planes exactly: walls stay
 planes and floors keep their slope, under the foreground and beyond the frame, and only sources contribute,
-so the fill is never pulled toward the foreground. The fill is clamped to a plausible range (at most 1.5x nearer in
-inverse depth than the nearest source pixel, so that a floor can continue towards the camera below the frame;
-for "INVERSE" never beyond d = 0 or 1, for "DEPTH" at most twice the farthest distance), and on the band it is behind the photo's own surface by construction.
+so the fill is never pulled toward the foreground. The fill is clamped to a plausible range (at most 1.5x
+nearer in inverse depth than the nearest source, so that a floor can continue towards the camera below the
+frame; for "INVERSE" never beyond d = 0 or 1, for "DEPTH" at most twice the farthest distance), and on the
+band it is behind the photo's own surface by construction.
 
 Colour fill: texture by mirroring, smoothness by pull-push, sources only. Colour sources are the depth
 sources plus the near-side pixels that turn out not to be in front of the continued background (a slope rising
@@ -45,12 +46,14 @@ pull-push mean of the sources. Never a foreground (near-side) colour; a few arra
 exemplar search (PatchMatch) or an inpainting network would hide the reflections' symmetry better and are the
 upgrades.
 
-Band and coverage. A near-side pixel is in the band when its filled background is behind it by the tear
-ratio, and it lies within w = clip(max_shift * L * (1 - q_background / q_pixel), 2, max_shift * L) pixels
-(Chebyshev distance) of a far-side edge pixel: the parallax a camera move that shifts the nearest point by
-`max_shift` of the photo's longer side L opens between the two depths. `coverage` is the band grown by one
-pixel (so the layer's faces meet the far side under the front layer's torn patches), plus every pixel outside
-the photo frame, plus the photo's one-pixel border ring (so the margin joins the frame without a crack).
+Band, reach and coverage. A near-side pixel is in the band when its filled background is behind it by the
+tear ratio, and it lies within w = clip(max_shift * L * (1 - q_background / q_pixel), 2, max_shift * L) pixels
+(Chebyshev distance d) of a far-side edge pixel: the parallax a camera move that shifts the nearest point by
+`max_shift` of the photo's longer side L opens between the two depths. `reach` = d / w on the band lets a live
+input shorten it without refilling. The layer also has geometry (reach 0) on the far side's one-pixel rim
+along the band (so its faces meet the far side under the front layer's torn patches), on the photo's
+one-pixel border ring (so the margin joins the frame without a crack) and everywhere beyond the frame.
+A photo without depth edges has an empty band; without a margin too, the layer is the photo itself (no fill).
 """
 
 import math
@@ -70,10 +73,12 @@ TEAR_THRESHOLD = 0.1
 REFERENCE_NEAR_FAR = (1.0, 10.0)
 KINDS = ("INVERSE", "DEPTH")
 # How far (in band widths) the near side is looked for around a far-side edge pixel.
-REACH_IN_BAND_WIDTHS = 4
+NEAR_SIDE_SEARCH_IN_BAND_WIDTHS = 4
 MIN_BAND_WIDTH = 2
 # The fill may be at most this much nearer (in inverse depth) than the nearest source pixel.
 PLAUSIBLE_NEARER = 1.5
+# `BackgroundLayer.reach` where the layer has no geometry at any reach.
+NO_GEOMETRY = 2.0
 
 
 @dataclass(frozen=True)
@@ -81,18 +86,27 @@ class BackgroundLayer:
     """The background layer over the extended frame (see the module docstring for the pixel geometry).
 
     `depth`: float32 (He, We), the same kind and units as the input depth, finite everywhere (filled even where
-    `coverage` is off, so bilinear sampling near the mask's edge stays sensible). `colour`: uint8 (He, We, 3),
-    sRGB like the photo. `coverage`: bool (He, We), where the layer has geometry. `band`: bool (H, W) on the
-    photo grid, the pixels behind foreground silhouettes (empty for a photo without depth edges).
+    there is no geometry, so bilinear sampling near the coverage's edge stays sensible). `colour`: uint8
+    (He, We, 3), sRGB like the photo. `reach`: float32 (He, We), the smallest reach, as a fraction of the band's
+    full width, at which the pixel has geometry: d / w on the band (d its Chebyshev distance to the far side,
+    w the band's width there, so 0 < reach <= 1), 0 beyond the frame, on the photo's border ring and on the far
+    side's one-pixel rim along the band, NO_GEOMETRY (2) elsewhere. A live "reach" input r in 0..1 keeps the
+    pixels with reach <= r; `coverage` is reach <= 1. `band`: bool (H, W) on the photo grid, the pixels behind
+    foreground silhouettes (empty for a photo without depth edges).
     """
 
     depth: np.ndarray
     colour: np.ndarray
-    coverage: np.ndarray
+    reach: np.ndarray
     band: np.ndarray
     kind: str
     margin: float  # the margin asked for
     pad: tuple[int, int]  # (pad_x, pad_y): whole pixels added left/right and top/bottom
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """bool (He, We): where the layer has geometry at full reach."""
+        return self.reach <= 1.0
 
     @property
     def photo_slice(self) -> tuple[slice, slice]:
@@ -128,39 +142,48 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
     far_edge = _far_edge_pixels(inverse, valid, ratio)
     near_side = np.zeros_like(valid)
     if far_edge.any():
-        reach = int(math.ceil(REACH_IN_BAND_WIDTHS * band_width))
+        search_radius = int(math.ceil(NEAR_SIDE_SEARCH_IN_BAND_WIDTHS * band_width))
         edge_inverse = np.where(far_edge, inverse, np.inf).astype(np.float32)
-        near_side = valid & (inverse > ratio * _window_min(edge_inverse, reach))
+        near_side = valid & (inverse > ratio * _window_min(edge_inverse, search_radius))
     sources = valid & ~near_side
 
     pad_x, pad_y = margin_pixels((width, height), margin)
     inside = (slice(pad_y, pad_y + height), slice(pad_x, pad_x + width))
     extended_shape = (height + 2 * pad_y, width + 2 * pad_x)
+    if pad_x == pad_y == 0 and sources.all():
+        # Nothing to fill (no depth edge, no margin): the layer is the photo itself, at no cost.
+        reach = np.where(_border_ring(valid.shape), 0.0, NO_GEOMETRY).astype(np.float32)
+        return BackgroundLayer(depth=depth_of_kind(inverse, kind, near_far), colour=photo.copy(), reach=reach,
+                               band=np.zeros_like(valid), kind=kind, margin=float(margin), pad=(0, 0))
     filled_inverse = _fill_inverse_depth(inverse, sources, extended_shape, inside)
     low, high = _plausible_range(inverse[sources], kind, near_far)
     filled_inverse = np.clip(filled_inverse, low, high)
 
     band = np.zeros_like(valid)
-    colour_sources = sources
+    band_reach = np.zeros(valid.shape, dtype=np.float32)
+    background = sources
     if near_side.any():
         behind = filled_inverse[inside]
         in_front = near_side & (inverse > ratio * behind)
-        widths = np.clip(band_width * (1.0 - behind / np.maximum(inverse, 1e-30)), MIN_BAND_WIDTH, band_width)
-        band = in_front & (_chebyshev_distance(far_edge, int(math.ceil(band_width))) <= widths)
+        pixels = np.nonzero(in_front)
+        widths = np.clip(band_width * (1.0 - behind[pixels] / inverse[pixels]), MIN_BAND_WIDTH, band_width)
+        in_band = _within_distance(far_edge, pixels, np.floor(widths).astype(np.int64))
+        pixels, widths = tuple(index[in_band] for index in pixels), widths[in_band]
+        band[pixels] = True
+        band_reach[pixels] = _distance(far_edge, pixels, np.floor(widths).astype(np.int64)) / widths
         # Near-side pixels that are not in front of the continued background (a slope rising within the reach)
-        # are background after all: their colours may fill.
-        colour_sources = valid & ~in_front
+        # are background after all: they keep their own depth and their colours may fill.
+        background = valid & ~in_front
 
     layer_inverse = filled_inverse
-    layer_inverse[inside] = np.where(sources, inverse, filled_inverse[inside])
-    layer_colour = _fill_colour(photo, colour_sources, extended_shape, inside)
+    layer_inverse[inside] = np.where(background, inverse, filled_inverse[inside])
+    layer_colour = _fill_colour(photo, background, extended_shape, inside)
 
-    coverage = np.ones(extended_shape, dtype=bool)
-    photo_coverage = _grow(band)
-    ring = np.ones_like(band)
-    ring[1:-1, 1:-1] = False
-    coverage[inside] = photo_coverage | ring
-    return BackgroundLayer(depth=_to_kind(layer_inverse, kind, near_far), colour=layer_colour, coverage=coverage,
+    # Beyond the frame, on the photo's border ring and on the far side's rim along the band: reach 0.
+    reach = np.zeros(extended_shape, dtype=np.float32)
+    rim = (_grow(band) & background & ~band) | _border_ring(band.shape)
+    reach[inside] = np.where(band, band_reach, np.where(rim, 0.0, NO_GEOMETRY))
+    return BackgroundLayer(depth=depth_of_kind(layer_inverse, kind, near_far), colour=layer_colour, reach=reach,
                            band=band, kind=kind, margin=float(margin), pad=(pad_x, pad_y))
 
 
@@ -233,20 +256,34 @@ def _axis_window_min(values, radius, axis):
     return np.minimum(first, second)
 
 
-def _chebyshev_distance(mask, limit):
-    """Chebyshev distance to the nearest True pixel, in steps of about 1.25x (exact below 4), inf beyond
-    `limit`."""
-    distance = np.full(mask.shape, np.inf, dtype=np.float32)
+def _within_distance(mask, pixels, radii):
+    """Whether each of `pixels` (row and column index arrays) has a True pixel of `mask` within its Chebyshev
+    radius (integer array): one box count per pixel on the mask's summed-area table."""
     table = np.pad(np.cumsum(np.cumsum(mask, axis=0, dtype=np.int32), axis=1), ((1, 0), (1, 0)))
     height, width = mask.shape
-    radii = sorted({min(limit, r) for r in (0, 1, 2, 3, 4, *(int(4 * 1.25**k) for k in range(1, 40)))})
-    for radius in reversed(radii):
-        rows, cols = np.arange(height), np.arange(width)
-        top, bottom = np.clip(rows - radius, 0, height), np.clip(rows + radius + 1, 0, height)
-        left, right = np.clip(cols - radius, 0, width), np.clip(cols + radius + 1, 0, width)
-        count = (table[bottom][:, right] - table[top][:, right] - table[bottom][:, left] + table[top][:, left])
-        distance[count > 0] = radius
-    return distance
+    rows, cols = pixels
+    top, bottom = np.clip(rows - radii, 0, height), np.clip(rows + radii + 1, 0, height)
+    left, right = np.clip(cols - radii, 0, width), np.clip(cols + radii + 1, 0, width)
+    return (table[bottom, right] - table[top, right] - table[bottom, left] + table[top, left]) > 0
+
+
+def _border_ring(shape):
+    """The photo's one-pixel border ring."""
+    ring = np.ones(shape, dtype=bool)
+    ring[1:-1, 1:-1] = False
+    return ring
+
+
+def _distance(mask, pixels, upper):
+    """Chebyshev distance from each of `pixels` to the nearest True pixel of `mask`, known to be at most `upper`
+    (integer array): a bisection of box counts."""
+    low, high = np.zeros_like(upper), upper.copy()
+    while (low < high).any():
+        middle = (low + high) // 2
+        found = _within_distance(mask, pixels, middle)
+        high = np.where(found, middle, high)
+        low = np.where(found, low, middle + 1)
+    return high.astype(np.float32)
 
 
 def _grow(mask):
@@ -363,15 +400,13 @@ def _upsample(array, shape):
 
 
 def _upsample_axis(array, length, axis):
-    count = array.shape[axis]
-    before = np.take(array, np.clip(np.arange(count) - 1, 0, count - 1), axis=axis)
-    after = np.take(array, np.clip(np.arange(count) + 1, 0, count - 1), axis=axis)
-    even = 0.75 * array + 0.25 * before
-    odd = 0.75 * array + 0.25 * after
-    interleaved = np.stack([even, odd], axis=axis + 1)
-    shape = list(array.shape)
-    shape[axis] = 2 * count
-    return np.take(interleaved.reshape(shape), np.arange(length), axis=axis)
+    rows = np.swapaxes(array, 0, axis)
+    upsampled = np.empty((2 * rows.shape[0], *rows.shape[1:]), dtype=rows.dtype)
+    before = np.concatenate([rows[:1], rows[:-1]])
+    after = np.concatenate([rows[1:], rows[-1:]])
+    upsampled[0::2] = rows + 0.25 * (before - rows)
+    upsampled[1::2] = rows + 0.25 * (after - rows)
+    return np.swapaxes(upsampled[:length], 0, axis)
 
 
 def _plausible_range(source_inverse, kind, near_far):
@@ -383,7 +418,8 @@ def _plausible_range(source_inverse, kind, near_far):
     return 0.5 * float(source_inverse.min()), high
 
 
-def _to_kind(inverse, kind, near_far):
+def depth_of_kind(inverse, kind, near_far=REFERENCE_NEAR_FAR):
+    """Inverse depth back to the depth map's kind (for "INVERSE", through the reference near/far)."""
     if kind == "DEPTH":
         return (1.0 / inverse).astype(np.float32)
     near, far = near_far

@@ -195,3 +195,29 @@ def test_unknown_depth_pixels_are_filled():
 def test_bad_input_is_refused_clearly(photo, depth, kind, message):
     with pytest.raises(DepthError, match=message):
         build_background_layer(photo, depth, kind)
+
+
+def test_flat_wall_without_margin_is_the_photo_itself():
+    photo, depth = textured_background(), tilted_wall_inverse()
+    layer = build_background_layer(photo, depth, "INVERSE", margin=0.0)
+    assert layer.pad == (0, 0) and not layer.band.any()
+    assert (layer.colour == photo).all()
+    np.testing.assert_allclose(layer.depth, depth, atol=1e-6)
+
+
+def test_reach_grows_from_the_silhouette_and_is_zero_beyond_the_frame():
+    photo, depth, disc = disc_scene()
+    layer = build_background_layer(photo, depth, "INVERSE")
+    reach = layer.reach[layer.photo_slice]
+    assert (reach[layer.band] > 0).all() and (reach[layer.band] <= 1).all()
+    # Along a row through the disc's centre, the band's reach grows with the distance from the left silhouette.
+    row = reach[60, 50:80][layer.band[60, 50:80]]
+    assert len(row) >= 5 and (np.diff(row) > 0).all()
+    # Geometry at reach 0: the far side's rim along the band (never on the disc), the border ring, the margin.
+    rim = (reach == 0) & ~layer.band
+    rim[[0, -1], :] = rim[:, [0, -1]] = False
+    assert rim.any() and not (rim & disc).any()
+    outside = np.ones(layer.reach.shape, dtype=bool)
+    outside[layer.photo_slice] = False
+    assert (layer.reach[outside] == 0).all()
+    assert (layer.coverage == (layer.reach <= 1)).all() and (reach[~layer.band & ~rim & (reach > 0)] == 2).all()
