@@ -1,8 +1,9 @@
 """The background layer: what a moving camera reveals behind foreground edges and beyond the photo's frame.
 
 `build_background_layer(photo, depth, kind)` returns a `BackgroundLayer`: a depth image, a colour image and a
-reach image (where the layer has geometry) over the EXTENDED frame, the photo's frame plus a margin beyond each side. Plain arrays in and
-out, numpy only; the Blender side stores the images and draws the layer with Geometry Nodes.
+reach image (where the layer has geometry) over the EXTENDED frame, the photo's frame plus a margin beyond
+each side. Plain arrays in and out, numpy only; the Blender side stores the images and draws the layer with
+Geometry Nodes.
 
 Pixel geometry (row 0 at the top, like `DepthResult.depth`). For a photo grid of H x W pixels and a margin m,
 `pad_x = ceil(m W)` and `pad_y = ceil(m H)` whole pixels are added on each side: the extended grid is
