@@ -27,25 +27,32 @@ foreground). Near-side pixels are never sources of the depth fill; all other val
 search radius is four times the band's widest width, so that the foreground interior (which still counts as
 a source: it may be someone's background) lies much farther from any band pixel than the background does.
 
-Depth fill (band, near side and margin): first-order pull-push in inverse-depth space. One background-
-weighted pyramid ("pull-push", Gortler et al. 1996) averages, for every pixel, the nearby sources' positions
-p̄, inverse depths q̄ and (a second pyramid) their inverse-depth gradients g; the fill is q̄ + g · (p - p̄).
-Inverse depth is affine in image coordinates on a plane, so this reproduces planes exactly: walls stay
-planes and floors keep their slope, under the foreground and beyond the frame, and only sources contribute,
-so the fill is never pulled toward the foreground. The fill is clamped to a plausible range (at most 1.5x
-nearer in inverse depth than the nearest source, so that a floor can continue towards the camera below the
-frame; for "INVERSE" never beyond d = 0 or 1, for "DEPTH" at most twice the farthest distance), and on the
-band it is behind the photo's own surface by construction.
+Depth fill under the foreground: first-order pull-push in inverse-depth space. One background-weighted
+pyramid ("pull-push", Gortler et al. 1996) averages, for every pixel, the nearby sources' positions p̄,
+inverse depths q̄ and (a second pyramid) their inverse-depth gradients g; the fill is q̄ + g · (p - p̄).
+Inverse depth is affine in image coordinates on a plane, so this reproduces planes exactly (walls stay
+planes, floors keep their slope), and only sources contribute, so the fill is never pulled toward the
+foreground. It is clamped to a plausible range (at most 1.5x nearer in inverse depth than the nearest source;
+for "INVERSE" never beyond d = 0 or 1, for "DEPTH" at most twice the farthest distance), and on the band it
+is behind the photo's own surface by construction.
 
-Colour fill: texture by mirroring, smoothness by pull-push, sources only. Colour sources are the depth
-sources plus the near-side pixels that turn out not to be in front of the continued background (a slope rising
-within the reach). A pixel to fill takes the colour of its mirror image through the centre p̄ of the sources
-that fill it (2 p̄ - p: next to a silhouette this is the background just across it, so the texture continues
-across the edge like a reflection), and beyond the frame, preferably its mirror image through the frame's
-border (the classic mirror padding); where the mirror image is not a colour source, it takes the colour
-pull-push mean of the sources. Never a foreground (near-side) colour; a few array operations, no search. An
+Colour fill under the foreground: texture by mirroring, smoothness by pull-push, background only. The colour
+sources are the depth sources plus the near-side pixels that turn out not to be in front of the continued
+background (a slope rising within the search radius). A pixel to fill takes the colour of its mirror image
+through the centre p̄ of the sources that fill it (2 p̄ - p: next to a silhouette this is the background
+just across it, so the texture continues across the edge like a reflection) where that is a colour source,
+else the sources' pull-push mean colour. Never a foreground colour; a few array operations, no search. An
 exemplar search (PatchMatch) or an inpainting network would hide the reflections' symmetry better and are the
 upgrades.
+
+Beyond the frame (border extension) the photo's surface continues, whatever touches the border, foreground
+included (the front layer stops at the frame; the scene does not). Depth: each row, then each column, is
+extended linearly in inverse depth with the slope of its last 8 pixels when they hold no tear-sized step
+(exact for planes; a floor keeps its slope), constantly otherwise (a jump at the border stays a clean jump,
+never an in-between depth), within 1.5x of the border pixel's inverse depth (a curved surface's slope would
+run away). Colour: the photo mirrored at its border where the mirrored pixel's inverse depth is within 1.5x of
+the extended surface's (floors and walls keep their texture), the border pixel's colour streaked outward
+where it is not (so an object inside the frame is not mirrored onto a surface that continues something else).
 
 Band, reach and coverage. A near-side pixel is in the band when its filled background is behind it by the
 tear ratio, and it lies within w = clip(max_shift * L * (1 - q_background / q_pixel), 2, max_shift * L) pixels
@@ -76,8 +83,11 @@ KINDS = ("INVERSE", "DEPTH")
 # How far (in band widths) the near side is looked for around a far-side edge pixel.
 NEAR_SIDE_SEARCH_IN_BAND_WIDTHS = 4
 MIN_BAND_WIDTH = 2
-# The fill may be at most this much nearer (in inverse depth) than the nearest source pixel.
+# The fill may be at most this much nearer (in inverse depth) than the nearest source pixel, and the surface
+# beyond the frame at most this much nearer or farther than the frame's border pixel it continues.
 PLAUSIBLE_NEARER = 1.5
+# Pixels at the frame's border whose slope continues beyond it.
+SLOPE_SPAN = 8
 # `BackgroundLayer.reach` where the layer has no geometry at any reach.
 NO_GEOMETRY = 2.0
 
@@ -148,44 +158,42 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
         near_side = valid & (inverse > ratio * _window_min(edge_inverse, search_radius))
     sources = valid & ~near_side
 
-    pad_x, pad_y = margin_pixels((width, height), margin)
-    inside = (slice(pad_y, pad_y + height), slice(pad_x, pad_x + width))
-    extended_shape = (height + 2 * pad_y, width + 2 * pad_x)
-    if pad_x == pad_y == 0 and sources.all():
-        # Nothing to fill (no depth edge, no margin): the layer is the photo itself, at no cost.
-        reach = np.where(_border_ring(valid.shape), 0.0, NO_GEOMETRY).astype(np.float32)
-        return BackgroundLayer(depth=depth_of_kind(inverse, kind, near_far), colour=photo.copy(), reach=reach,
-                               band=np.zeros_like(valid), kind=kind, margin=float(margin), pad=(0, 0))
-    filled_inverse = _fill_inverse_depth(inverse, sources, extended_shape, inside)
-    low, high = _plausible_range(inverse[sources], kind, near_far)
-    filled_inverse = np.clip(filled_inverse, low, high)
-
     band = np.zeros_like(valid)
     band_reach = np.zeros(valid.shape, dtype=np.float32)
-    background = sources
-    if near_side.any():
-        behind = filled_inverse[inside]
-        in_front = near_side & (inverse > ratio * behind)
-        pixels = np.nonzero(in_front)
-        widths = np.clip(band_width * (1.0 - behind[pixels] / inverse[pixels]), MIN_BAND_WIDTH, band_width)
-        in_band = _within_distance(far_edge, pixels, np.floor(widths).astype(np.int64))
-        pixels, widths = tuple(index[in_band] for index in pixels), widths[in_band]
-        band[pixels] = True
-        band_reach[pixels] = _distance(far_edge, pixels, np.floor(widths).astype(np.int64)) / widths
-        # Near-side pixels that are not in front of the continued background (a slope rising within the reach)
-        # are background after all: they keep their own depth and their colours may fill.
-        background = valid & ~in_front
+    layer_inverse, layer_colour, background = inverse, photo, sources
+    low, high = _plausible_range(inverse[sources], kind, near_far)
+    if not sources.all():
+        filled_inverse = np.clip(_fill_inverse_depth(inverse, sources), low, high)
+        if near_side.any():
+            in_front = near_side & (inverse > ratio * filled_inverse)
+            pixels = np.nonzero(in_front)
+            widths = np.clip(band_width * (1.0 - filled_inverse[pixels] / inverse[pixels]), MIN_BAND_WIDTH,
+                             band_width)
+            in_band = _within_distance(far_edge, pixels, np.floor(widths).astype(np.int64))
+            pixels, widths = tuple(index[in_band] for index in pixels), widths[in_band]
+            band[pixels] = True
+            band_reach[pixels] = _distance(far_edge, pixels, np.floor(widths).astype(np.int64)) / widths
+            # Near-side pixels that are not in front of the continued background (a slope rising within the
+            # search radius) are background after all: they keep their own depth and their colours may fill.
+            background = valid & ~in_front
+        layer_inverse = np.where(background, inverse, filled_inverse)
+        layer_colour = _fill_colour(photo, background)
 
-    layer_inverse = filled_inverse
-    layer_inverse[inside] = np.where(background, inverse, filled_inverse[inside])
-    layer_colour = _fill_colour(photo, background, extended_shape, inside)
+    # Beyond the frame the photo's surface continues, whatever touches the border (unknown pixels filled).
+    pad_x, pad_y = margin_pixels((width, height), margin)
+    inside = (slice(pad_y, pad_y + height), slice(pad_x, pad_x + width))
+    front_inverse = np.where(valid, inverse, layer_inverse)
+    extended_inverse = np.clip(_extend(_extend(front_inverse, pad_y, ratio, 0), pad_x, ratio, 1), low, high)
+    extended_inverse[inside] = layer_inverse
+    extended_colour = _extend_colour(photo, front_inverse, extended_inverse, (pad_x, pad_y))
+    extended_colour[inside] = layer_colour
 
     # Beyond the frame, on the photo's border ring and on the far side's rim along the band: reach 0.
-    reach = np.zeros(extended_shape, dtype=np.float32)
+    reach = np.zeros(extended_inverse.shape, dtype=np.float32)
     rim = (_grow(band) & background & ~band) | _border_ring(band.shape)
     reach[inside] = np.where(band, band_reach, np.where(rim, 0.0, NO_GEOMETRY))
-    return BackgroundLayer(depth=depth_of_kind(layer_inverse, kind, near_far), colour=layer_colour, reach=reach,
-                           band=band, kind=kind, margin=float(margin), pad=(pad_x, pad_y))
+    return BackgroundLayer(depth=depth_of_kind(extended_inverse, kind, near_far), colour=extended_colour,
+                           reach=reach, band=band, kind=kind, margin=float(margin), pad=(pad_x, pad_y))
 
 
 def _checked_inputs(photo, depth, kind, margin, max_shift, tear_threshold, near_far):
@@ -298,70 +306,85 @@ def _grow(mask):
     return grown
 
 
-def _fill_inverse_depth(inverse, sources, extended_shape, inside):
-    """Inverse depth over the extended grid from the source pixels only: q̄ + g · (p - p̄) (see the docstring)."""
-    weights = np.zeros(extended_shape, dtype=np.float32)
-    weights[inside] = sources
-    rows, cols = np.mgrid[0:extended_shape[0], 0:extended_shape[1]].astype(np.float32)
-    channels = np.zeros((*extended_shape, 3), dtype=np.float32)
-    channels[..., 0], channels[..., 1] = cols, rows
-    channels[inside + (2,)] = inverse
-    mean = _pull_push(channels, weights)
-
+def _fill_inverse_depth(inverse, sources):
+    """Inverse depth from the source pixels only: q̄ + g · (p - p̄) (see the module docstring)."""
+    rows, cols = np.mgrid[0:inverse.shape[0], 0:inverse.shape[1]].astype(np.float32)
+    mean = _pull_push(np.stack([cols, rows, inverse], axis=2), sources.astype(np.float32))
     # Inverse-depth gradients from pairs of neighbouring sources, with their own weights: a pixel needs a pair in
     # both directions, otherwise the missing direction's 0 would flatten the plane.
-    pair_x = np.zeros_like(sources)
-    pair_y = np.zeros_like(sources)
-    pair_x[:, :-1] = sources[:, :-1] & sources[:, 1:]
-    pair_y[:-1, :] = sources[:-1, :] & sources[1:, :]
-    both = pair_x & pair_y
+    both = np.zeros_like(sources)
+    both[:-1, :-1] = sources[:-1, :-1] & sources[:-1, 1:] & sources[1:, :-1]
     if not both.any():
         return mean[..., 2]
-    gradients = np.zeros((*extended_shape, 2), dtype=np.float32)
-    gradients[inside + (0,)][:, :-1] = np.where(both[:, :-1], inverse[:, 1:] - inverse[:, :-1], 0.0)
-    gradients[inside + (1,)][:-1, :] = np.where(both[:-1, :], inverse[1:, :] - inverse[:-1, :], 0.0)
-    gradient_weights = np.zeros(extended_shape, dtype=np.float32)
-    gradient_weights[inside] = both
-    slope = _pull_push(gradients, gradient_weights)
+    gradients = np.zeros((*inverse.shape, 2), dtype=np.float32)
+    gradients[:-1, :-1, 0] = inverse[:-1, 1:] - inverse[:-1, :-1]
+    gradients[:-1, :-1, 1] = inverse[1:, :-1] - inverse[:-1, :-1]
+    slope = _pull_push(gradients, both.astype(np.float32))
     return mean[..., 2] + slope[..., 0] * (cols - mean[..., 0]) + slope[..., 1] * (rows - mean[..., 1])
 
 
-def _fill_colour(photo, sources, extended_shape, inside):
-    """uint8 colours over the extended grid: the photo at the sources; elsewhere a mirrored source pixel where
-    the mirror image is a source, the sources' pull-push mean where it is not. The mirror is the centre p̄ of
-    the sources that fill the pixel (2 p̄ - p: the texture continues across the silhouette like a reflection),
-    and beyond the frame, where its mirror image through the frame's border is a source, that border."""
-    height, width = photo.shape[:2]
-    weights = np.zeros(extended_shape, dtype=np.float32)
-    weights[inside] = sources
-    rows, cols = np.mgrid[0:extended_shape[0], 0:extended_shape[1]].astype(np.float32)
-    channels = np.zeros((*extended_shape, 5), dtype=np.float32)
-    channels[..., 0], channels[..., 1] = cols, rows
-    channels[inside + (slice(2, 5),)] = photo
-    mean = _pull_push(channels, weights)
+def _fill_colour(photo, sources):
+    """uint8 colours: the photo at the sources; elsewhere the colour of the pixel's mirror image through the
+    centre p̄ of the sources that fill it (2 p̄ - p) where that is a source, the sources' pull-push mean where
+    it is not."""
+    height, width = sources.shape
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    mean = _pull_push(np.concatenate([np.stack([cols, rows], axis=2), photo.astype(np.float32)], axis=2),
+                      sources.astype(np.float32))
     colour = np.clip(mean[..., 2:5] + 0.5, 0.0, 255.0).astype(np.uint8)
-
-    # Mirror images, in photo pixel coordinates: through the sources' centre everywhere, then beyond the frame
-    # through its border where that mirror image is a source (it keeps the texture's geometry).
-    pad_y, pad_x = inside[0].start, inside[1].start
-    centre_mirror = (np.rint(2.0 * mean[..., 1] - rows).astype(np.int64) - pad_y,
-                     np.rint(2.0 * mean[..., 0] - cols).astype(np.int64) - pad_x)
-    border_rows = _reflect(np.arange(extended_shape[0]) - pad_y, height)
-    border_cols = _reflect(np.arange(extended_shape[1]) - pad_x, width)
-    outside = np.ones(extended_shape, dtype=bool)
-    outside[inside] = False
-    border_mirror = np.broadcast_arrays(border_rows[:, None], border_cols[None, :])
-    for (mirror_rows, mirror_cols), where in ((centre_mirror, True), (border_mirror, outside)):
-        within = where & (mirror_rows >= 0) & (mirror_rows < height) & (mirror_cols >= 0) & (mirror_cols < width)
-        mirror_rows, mirror_cols = np.where(within, mirror_rows, 0), np.where(within, mirror_cols, 0)
-        copy = within & sources[mirror_rows, mirror_cols]
-        colour[copy] = photo[mirror_rows[copy], mirror_cols[copy]]
-    colour[inside] = np.where(sources[..., None], photo, colour[inside])
+    targets = np.nonzero(~sources)
+    mirror_rows = np.rint(2.0 * mean[..., 1][targets] - targets[0]).astype(np.int64)
+    mirror_cols = np.rint(2.0 * mean[..., 0][targets] - targets[1]).astype(np.int64)
+    within = (mirror_rows >= 0) & (mirror_rows < height) & (mirror_cols >= 0) & (mirror_cols < width)
+    mirror_rows, mirror_cols = np.where(within, mirror_rows, 0), np.where(within, mirror_cols, 0)
+    copy = within & sources[mirror_rows, mirror_cols]
+    colour[targets[0][copy], targets[1][copy]] = photo[mirror_rows[copy], mirror_cols[copy]]
+    colour[sources] = photo[sources]
     return colour
 
 
+def _extend(values, pad, ratio, axis):
+    """`values` (inverse depth) extended by `pad` pixels at both ends of `axis`, each line continuing linearly
+    with the slope of its last SLOPE_SPAN pixels when they hold no depth jump, constantly otherwise (so a plane
+    stays a plane and a jump at the border stays a clean jump), within PLAUSIBLE_NEARER of its border value."""
+    if pad == 0:
+        return values
+    lines = np.moveaxis(values, axis, 0)
+    span = min(SLOPE_SPAN, lines.shape[0] - 1)
+    steps = np.arange(1, pad + 1, dtype=np.float32)[:, None]
+    ends = []
+    for inward in (lines, lines[::-1]):
+        end = inward[: span + 1]
+        slope = np.zeros_like(inward[0])
+        if span > 0:
+            pairs_max, pairs_min = np.maximum(end[1:], end[:-1]), np.minimum(end[1:], end[:-1])
+            smooth = (pairs_max <= ratio * pairs_min).all(axis=0)
+            slope = np.where(smooth, (end[0] - end[span]) / span, 0.0)
+        # Outward from the border; a curved surface's slope would run away, so within a plausible factor.
+        ends.append(np.clip(inward[0] + slope * steps, inward[0] / PLAUSIBLE_NEARER, inward[0] * PLAUSIBLE_NEARER))
+    return np.moveaxis(np.concatenate([ends[0][::-1], lines, ends[1]]), 0, axis).astype(np.float32)
+
+
+def _extend_colour(photo, front_inverse, extended_inverse, pad):
+    """Colours beyond the frame: the photo mirrored at its border where the mirrored pixel's depth agrees with
+    the extended surface's (within PLAUSIBLE_NEARER: the texture of a floor or wall continues), the border
+    pixel's colour streaked outward where it does not (an object mirrored in from inside the frame would stand
+    where the surface continues something else)."""
+    pad_x, pad_y = pad
+    height, width = front_inverse.shape
+    border_rows = np.arange(-pad_y, height + pad_y)
+    border_cols = np.arange(-pad_x, width + pad_x)
+    mirror_rows, mirror_cols = _reflect(border_rows, height), _reflect(border_cols, width)
+    border_rows, border_cols = np.clip(border_rows, 0, height - 1), np.clip(border_cols, 0, width - 1)
+    mirrored_inverse = front_inverse[mirror_rows[:, None], mirror_cols[None, :]]
+    agrees = ((mirrored_inverse <= PLAUSIBLE_NEARER * extended_inverse)
+              & (extended_inverse <= PLAUSIBLE_NEARER * mirrored_inverse))
+    return np.where(agrees[..., None], photo[mirror_rows[:, None], mirror_cols[None, :]],
+                    photo[border_rows[:, None], border_cols[None, :]])
+
+
 def _reflect(indices, length):
-    """Indices reflected into 0..length-1 about the ends (-1 -> 0, length -> length - 1), clipped beyond."""
+    """Indices mirrored into 0..length-1 about the ends (-1 -> 0, length -> length - 1), clipped beyond."""
     reflected = np.where(indices < 0, -indices - 1, np.where(indices >= length, 2 * length - 1 - indices, indices))
     return np.clip(reflected, 0, length - 1)
 
