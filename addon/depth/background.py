@@ -183,7 +183,8 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
     pad_x, pad_y = margin_pixels((width, height), margin)
     inside = (slice(pad_y, pad_y + height), slice(pad_x, pad_x + width))
     front_inverse = np.where(valid, inverse, layer_inverse)
-    extended_inverse = np.clip(_extend(_extend(front_inverse, pad_y, ratio, 0), pad_x, ratio, 1), low, high)
+    extended_inverse = np.clip(_extend(_extend(front_inverse, pad_y, ratio, 0), pad_x, ratio, 1),
+                               *_plausible_range(inverse[valid], kind, near_far))
     extended_inverse[inside] = layer_inverse
     extended_colour = _extend_colour(photo, front_inverse, extended_inverse, (pad_x, pad_y))
     extended_colour[inside] = layer_colour
@@ -434,8 +435,7 @@ def _upsample_axis(array, length, axis):
 
 
 def _plausible_range(source_inverse, kind, near_far):
-    """(lowest, highest) inverse depth the fill may take: a floor may come a little nearer than the photo's
-    nearest source beyond the frame, nothing may come much nearer."""
+    """(lowest, highest) inverse depth a fill from `source_inverse` may take."""
     high = PLAUSIBLE_NEARER * float(source_inverse.max())
     if kind == "INVERSE":
         return 1.0 / near_far[1], high

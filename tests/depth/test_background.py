@@ -222,3 +222,19 @@ def test_reach_grows_from_the_silhouette_and_is_zero_beyond_the_frame():
     outside[layer.photo_slice] = False
     assert (layer.reach[outside] == 0).all()
     assert (layer.coverage == (layer.reach <= 1)).all() and (reach[~layer.band & ~rim & (reach > 0)] == 2).all()
+
+
+def test_an_object_cut_by_the_frame_continues_beyond_it_with_a_clean_jump():
+    # A near red bar (metric depth 1) crossing the right border in front of a wall at 5.
+    bar = (ROWS >= 50) & (ROWS < 70) & (COLS >= 120)
+    depth = np.where(bar, 1.0, 5.0).astype(np.float32)
+    photo = textured_background()
+    photo[bar] = RED
+    layer = build_background_layer(photo, depth, "DEPTH", margin=0.1)
+    pad_x, pad_y = layer.pad
+    right = layer.depth[pad_y:pad_y + HEIGHT, pad_x + WIDTH:]
+    np.testing.assert_allclose(right[50:70], 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.delete(right, np.s_[50:70], axis=0), 5.0, rtol=1e-5)
+    colours = layer.colour[pad_y:pad_y + HEIGHT, pad_x + WIDTH:]
+    assert (colours[50:70] == RED).all()
+    assert colours[:50, :, 0].max() == 0 and colours[70:, :, 0].max() == 0
