@@ -133,6 +133,15 @@ class BackgroundLayer:
         return (u * width + pad_x) / (width + 2 * pad_x), (v * height + pad_y) / (height + 2 * pad_y)
 
 
+def blender_depth_pixels(layer: BackgroundLayer) -> np.ndarray:
+    """float32 (He, We, 4) for one float Blender image: R = depth, G = reach, B = 0, A = 1, row 0 at the BOTTOM
+    like Blender images (`image.pixels.foreach_set(pixels.ravel())`). Alpha stays 1 so that no alpha mode
+    premultiplies the data."""
+    pixels = np.zeros((*layer.depth.shape, 4), dtype=np.float32)
+    pixels[..., 0], pixels[..., 1], pixels[..., 3] = layer.depth, layer.reach, 1.0
+    return pixels[::-1]
+
+
 def margin_pixels(size: tuple[int, int], margin: float) -> tuple[int, int]:
     """(pad_x, pad_y) for a photo grid of `size` = (width, height)."""
     width, height = size

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from addon.depth import DepthError
-from addon.depth.background import MAX_MARGIN, build_background_layer, margin_pixels
+from addon.depth.background import MAX_MARGIN, blender_depth_pixels, build_background_layer, margin_pixels
 
 HEIGHT, WIDTH = 120, 160
 ROWS, COLS = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
@@ -238,3 +238,12 @@ def test_an_object_cut_by_the_frame_continues_beyond_it_with_a_clean_jump():
     colours = layer.colour[pad_y:pad_y + HEIGHT, pad_x + WIDTH:]
     assert (colours[50:70] == RED).all()
     assert colours[:50, :, 0].max() == 0 and colours[70:, :, 0].max() == 0
+
+
+def test_blender_pixels_pack_depth_and_reach_bottom_row_first():
+    photo, depth, _ = disc_scene()
+    layer = build_background_layer(photo, depth, "INVERSE")
+    pixels = blender_depth_pixels(layer)
+    assert pixels.shape == (*layer.depth.shape, 4) and pixels.dtype == np.float32
+    assert (pixels[0, :, 0] == layer.depth[-1]).all() and (pixels[-1, :, 1] == layer.reach[0]).all()
+    assert (pixels[..., 2] == 0).all() and (pixels[..., 3] == 1).all()
