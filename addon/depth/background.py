@@ -178,10 +178,11 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
             pixels = np.nonzero(in_front)
             widths = np.clip(band_width * (1.0 - filled_inverse[pixels] / inverse[pixels]), MIN_BAND_WIDTH,
                              band_width)
-            in_band = _within_distance(far_edge, pixels, np.floor(widths).astype(np.int64))
+            far_edge_table = _summed_area(far_edge)
+            in_band = _within_distance(far_edge_table, pixels, np.floor(widths).astype(np.int64))
             pixels, widths = tuple(index[in_band] for index in pixels), widths[in_band]
             band[pixels] = True
-            band_reach[pixels] = _distance(far_edge, pixels, np.floor(widths).astype(np.int64)) / widths
+            band_reach[pixels] = _distance(far_edge_table, pixels, np.floor(widths).astype(np.int64)) / widths
             # Near-side pixels that are not in front of the continued background (a slope rising within the
             # search radius) are background after all: they keep their own depth and their colours may fill.
             background = valid & ~in_front
@@ -275,15 +276,31 @@ def _axis_window_min(values, radius, axis):
     return np.minimum(first, second)
 
 
-def _within_distance(mask, pixels, radii):
-    """Whether each of `pixels` (row and column index arrays) has a True pixel of `mask` within its Chebyshev
-    radius (integer array): one box count per pixel on the mask's summed-area table."""
-    table = np.pad(np.cumsum(np.cumsum(mask, axis=0, dtype=np.int32), axis=1), ((1, 0), (1, 0)))
-    height, width = mask.shape
+def _summed_area(mask):
+    """The summed-area table of `mask`, with a leading row and column of zeros."""
+    return np.pad(np.cumsum(np.cumsum(mask, axis=0, dtype=np.int32), axis=1), ((1, 0), (1, 0)))
+
+
+def _within_distance(table, pixels, radii):
+    """Whether each of `pixels` (row and column index arrays) has a True pixel of the mask whose summed-area
+    `table` this is within its Chebyshev radius (integer array): one box count per pixel."""
+    height, width = table.shape[0] - 1, table.shape[1] - 1
     rows, cols = pixels
     top, bottom = np.clip(rows - radii, 0, height), np.clip(rows + radii + 1, 0, height)
     left, right = np.clip(cols - radii, 0, width), np.clip(cols + radii + 1, 0, width)
     return (table[bottom, right] - table[top, right] - table[bottom, left] + table[top, left]) > 0
+
+
+def _distance(table, pixels, upper):
+    """Chebyshev distance from each of `pixels` to the nearest True pixel of the mask whose summed-area `table`
+    this is, known to be at most `upper` (integer array): a bisection of box counts."""
+    low, high = np.zeros_like(upper), upper.copy()
+    while (low < high).any():
+        middle = (low + high) // 2
+        found = _within_distance(table, pixels, middle)
+        high = np.where(found, middle, high)
+        low = np.where(found, low, middle + 1)
+    return high.astype(np.float32)
 
 
 def _border_ring(shape):
@@ -291,18 +308,6 @@ def _border_ring(shape):
     ring = np.ones(shape, dtype=bool)
     ring[1:-1, 1:-1] = False
     return ring
-
-
-def _distance(mask, pixels, upper):
-    """Chebyshev distance from each of `pixels` to the nearest True pixel of `mask`, known to be at most `upper`
-    (integer array): a bisection of box counts."""
-    low, high = np.zeros_like(upper), upper.copy()
-    while (low < high).any():
-        middle = (low + high) // 2
-        found = _within_distance(mask, pixels, middle)
-        high = np.where(found, middle, high)
-        low = np.where(found, low, middle + 1)
-    return high.astype(np.float32)
 
 
 def _grow(mask):
