@@ -1,0 +1,249 @@
+"""Edge-true upsampling: a coarse depth map to the photo's working resolution, with its discontinuities moved
+onto the photo's edges. Never imports bpy; numpy and Pillow only.
+
+Why: a depth network sees the photo at 256..518 pixels and blurs every object boundary over a few of its
+pixels; upsampled bilinearly, a silhouette becomes a ramp of in-between depths ("flying pixels") that the
+mesh turns into fringes and crumbs floating between foreground and background.
+
+Method (guided upsampling, then discontinuity snapping), chosen because it is local, needs no iterative
+solve, and only does per-pixel work in a narrow band:
+
+1. Inverse depth. Everything happens on inverse depth (relative inverse depth as it is; metric depth is
+   inverted first and back at the end): planes in the scene are affine in inverse depth, so a slanted floor
+   is a linear ramp there and the tests below see no edge in it.
+2. Find the discontinuities at the map's own resolution, where it is cheap: a pixel is near an edge when its
+   5x5 neighbourhood spans a jump of more than a few percent of the distance (`MIN_JUMP`), and that
+   neighbourhood is not affine: the residual of a least-squares plane fit is a sizable part of the span
+   (`MIN_NON_AFFINE`). A slope, however steep, is affine and never snaps, so smooth surfaces keep their
+   bilinear upsampling: no terraces, and photo texture on them cannot create false edges.
+3. The two sides of each edge pixel, also at low resolution: the nearest (max) and farthest (min) inverse
+   depth of its neighbourhood, and the mean colour of the photo (box-reduced to the map's size) over the
+   neighbours that lie on each side (within the top / bottom quarter of the span), i.e. the pure colours of
+   foreground and background next to the blur.
+4. Snapping at the photo's resolution, on the band of pixels whose low-resolution pixel is an edge pixel
+   (a small fraction of the photo): every band pixel takes the depth of exactly one side. The side is the
+   one whose colour the pixel resembles (colour distances normalised by the two sides' colour difference,
+   clipped to -1..1), plus a prior from where its bilinear depth lies between the two sides, which decides
+   where the colours do not (similar colours on both sides). The bilinear ramp of a box-averaged map passes
+   its midpoint at the true edge, so the prior alone places an edge within about a pixel; colour sharpens it
+   for the wider blur of a network.
+5. Thin structures (a pole narrower than a low-resolution pixel) appear in the coarse map at reduced
+   contrast, mixed with the background. After the labels are known, each low-resolution pixel's foreground
+   depth is un-mixed: its value is the area-weighted mean of the sides it covers, so the foreground's depth
+   is bg + (value - bg) / coverage (where the coverage is large enough to trust, and never beyond the
+   neighbourhood's span), which gives a thin pole its own depth instead of an in-between one.
+
+Outside the band the result is the plain bilinear upsampling. Nothing here produces NaN: non-finite input
+pixels are replaced by the farthest finite value first, as `depth_files` does.
+"""
+
+import numpy as np
+from PIL import Image
+
+from .errors import DepthError
+
+RADIUS = 2  # low-resolution neighbourhood: 5x5 covers a network's blur of a boundary
+# An edge: the neighbourhood spans at least this relative jump in distance...
+MIN_JUMP = 0.04
+# ...and a plane fit leaves an RMS residual of at least this fraction of the span (0 for any slope; a step
+# centred in the window leaves ~0.35, one at its rim ~0.2).
+MIN_NON_AFFINE = 0.12
+# Relative inverse depth 0 is the far plane, not infinity: this offset makes the jump relative to the
+# distance under the default Near/Far (1/10: inverse 0.1 + 0.9 d, i.e. proportional to d + 0.11).
+INVERSE_OFFSET = 0.11
+SIDE_QUARTER = 0.25  # neighbours within this fraction of the span from an extreme belong to that side
+DEPTH_PRIOR = 1.0  # weight of the bilinear depth's position between the sides against the colour evidence
+COLOUR_FLOOR = 3 * 12.0**2  # squared RGB distance under which two sides count as having the same colour
+MIN_COVERAGE = 0.2  # least foreground area of a low-resolution pixel for un-mixing its depth
+THIN_MARGIN = 0.05  # a structure is thin where no low-resolution pixel nearby is covered more than 1 - this
+
+
+def photo_rgb8(photo) -> np.ndarray:
+    """An HxWx3 uint8 photo from uint8/uint16/float pixels, with or without alpha (alpha is dropped)."""
+    photo = np.asarray(photo)
+    if photo.ndim == 2:
+        photo = photo[:, :, None]
+    if photo.ndim != 3 or photo.shape[2] not in (1, 2, 3, 4):
+        raise DepthError(f"The photo for depth refinement must be HxWx3 (or 4), not shaped {list(photo.shape)}.")
+    photo = photo[:, :, :3] if photo.shape[2] >= 3 else np.repeat(photo[:, :, :1], 3, axis=2)
+    if photo.dtype == np.uint8:
+        return photo
+    if photo.dtype == np.uint16:
+        return (photo >> 8).astype(np.uint8)
+    if np.issubdtype(photo.dtype, np.floating):
+        return (np.clip(np.nan_to_num(photo), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    raise DepthError(f"The photo for depth refinement must be uint8, uint16 or float, not {photo.dtype}.")
+
+
+def refine_depth(photo, depth: np.ndarray, kind: str = "INVERSE") -> np.ndarray:
+    """`depth` (any size, any aspect) upsampled to the photo's size with its edges on the photo's edges.
+
+    `photo` is HxWx3 (see `photo_rgb8` for the pixel types accepted); `kind` is "INVERSE" (relative inverse
+    depth, near is large) or "DEPTH" (distance along the view axis). Returns float32 HxW of the same kind.
+    A map of another aspect is stretched to the photo's: the caller says so to the user.
+    """
+    photo = photo_rgb8(photo)
+    height, width = photo.shape[:2]
+    inverse, offset = _to_inverse(np.asarray(depth, dtype=np.float32), kind)
+    upsampled = _resize(inverse, width, height)
+    low_height, low_width = inverse.shape
+    if min(low_height, low_width) >= 2 * RADIUS + 1 and (low_width < width or low_height < height):
+        _snap_edges(upsampled, inverse, offset, photo)
+    return _from_inverse(upsampled, kind)
+
+
+def _to_inverse(depth: np.ndarray, kind: str) -> tuple[np.ndarray, float]:
+    """Finite inverse depth and its offset (see INVERSE_OFFSET); metric depth is inverted."""
+    if depth.ndim != 2 or depth.size == 0:
+        raise DepthError(f"A depth map must be a non-empty HxW array, not shaped {list(depth.shape)}.")
+    valid = np.isfinite(depth) if kind == "INVERSE" else np.isfinite(depth) & (depth > 0)
+    if not valid.any():
+        raise DepthError("The depth map has no usable value (every pixel NaN, infinite or not positive).")
+    if kind == "INVERSE":
+        inverse = np.where(valid, depth, depth[valid].min())
+        return inverse.astype(np.float32), INVERSE_OFFSET
+    # The farthest valid distance for invalid pixels, as depth_files does.
+    inverse = 1.0 / np.where(valid, depth, depth[valid].max())
+    return inverse.astype(np.float32), 0.0
+
+
+def _from_inverse(inverse: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "INVERSE":
+        return np.ascontiguousarray(inverse, dtype=np.float32)
+    return (1.0 / inverse).astype(np.float32)
+
+
+def _resize(values: np.ndarray, width: int, height: int, resample=Image.Resampling.BILINEAR) -> np.ndarray:
+    if values.shape == (height, width):
+        return values.astype(np.float32, copy=True)
+    resized = Image.fromarray(np.ascontiguousarray(values, dtype=np.float32)).resize((width, height), resample)
+    return np.asarray(resized, dtype=np.float32).copy()
+
+
+def _windows(values: np.ndarray):
+    """Every shift of `values` (h x w [x C]) within the (2 RADIUS + 1)^2 neighbourhood, edges extended, with
+    its offset (dy, dx)."""
+    pad = [(RADIUS, RADIUS), (RADIUS, RADIUS)] + [(0, 0)] * (values.ndim - 2)
+    padded = np.pad(values, pad, mode="edge")
+    height, width = values.shape[:2]
+    for dy in range(2 * RADIUS + 1):
+        for dx in range(2 * RADIUS + 1):
+            yield dy - RADIUS, dx - RADIUS, padded[dy:dy + height, dx:dx + width]
+
+
+def _edge_pixels(inverse: np.ndarray, offset: float):
+    """Low-resolution edge mask plus each pixel's neighbourhood max and min (see the module docstring)."""
+    nearest = inverse.copy()
+    farthest = inverse.copy()
+    total = np.zeros_like(inverse)
+    squares = np.zeros_like(inverse)
+    along_x = np.zeros_like(inverse)
+    along_y = np.zeros_like(inverse)
+    for dy, dx, shifted in _windows(inverse):
+        np.maximum(nearest, shifted, out=nearest)
+        np.minimum(farthest, shifted, out=farthest)
+        total += shifted
+        squares += shifted * shifted
+        if dx:
+            along_x += dx * shifted
+        if dy:
+            along_y += dy * shifted
+    count = (2 * RADIUS + 1) ** 2
+    # Moments of the offsets over the window: sum(dx^2) = sum(dy^2), and the offsets are orthogonal.
+    offset_moment = (2 * RADIUS + 1) * sum(d * d for d in range(-RADIUS, RADIUS + 1))
+    mean = total / count
+    explained = mean * mean + (along_x * along_x + along_y * along_y) / (offset_moment * count)
+    residual = np.sqrt(np.maximum(squares / count - explained, 0.0))
+    span = nearest - farthest
+    edges = (span > MIN_JUMP * (np.abs(nearest) + offset)) & (residual > MIN_NON_AFFINE * span)
+    return edges, nearest, farthest
+
+
+def _side_colours(inverse, nearest, farthest, colours):
+    """Mean colour of the neighbours on the near side and on the far side of each low-resolution pixel."""
+    span = nearest - farthest
+    near_limit = nearest - SIDE_QUARTER * span
+    far_limit = farthest + SIDE_QUARTER * span
+    near_sum = np.zeros_like(colours)
+    far_sum = np.zeros_like(colours)
+    near_count = np.zeros_like(inverse)
+    far_count = np.zeros_like(inverse)
+    for (_, _, shifted), (_, _, shifted_colours) in zip(_windows(inverse), _windows(colours)):
+        on_near = shifted >= near_limit
+        on_far = shifted <= far_limit
+        near_count += on_near
+        far_count += on_far
+        near_sum += shifted_colours * on_near[:, :, None]
+        far_sum += shifted_colours * on_far[:, :, None]
+    # Each side holds at least the neighbourhood's own extreme, so the counts are never 0.
+    return near_sum / near_count[:, :, None], far_sum / far_count[:, :, None]
+
+
+def _bilinear_at(values: np.ndarray, rows: np.ndarray, columns: np.ndarray, height: int, width: int):
+    """Bilinear samples of low-resolution `values` (h x w x C) at full-resolution pixels (rows, columns) of an
+    image height x width, with the pixel-centre convention of Pillow's resize."""
+    low_height, low_width = values.shape[:2]
+    y = np.clip((rows + 0.5) * (low_height / height) - 0.5, 0, low_height - 1)
+    x = np.clip((columns + 0.5) * (low_width / width) - 0.5, 0, low_width - 1)
+    y0 = np.minimum(y.astype(np.int64), max(low_height - 2, 0))
+    x0 = np.minimum(x.astype(np.int64), max(low_width - 2, 0))
+    y1 = np.minimum(y0 + 1, low_height - 1)
+    x1 = np.minimum(x0 + 1, low_width - 1)
+    fy = (y - y0).astype(np.float32)[:, None]
+    fx = (x - x0).astype(np.float32)[:, None]
+    top = values[y0, x0] * (1 - fx) + values[y0, x1] * fx
+    bottom = values[y1, x0] * (1 - fx) + values[y1, x1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo: np.ndarray) -> None:
+    """Give every band pixel of `upsampled` (in place) the inverse depth of the side it belongs to."""
+    height, width = upsampled.shape
+    low_height, low_width = inverse.shape
+    edges, nearest, farthest = _edge_pixels(inverse, offset)
+    if not edges.any():
+        return
+    low_photo = np.asarray(Image.fromarray(photo).resize((low_width, low_height), Image.Resampling.BOX),
+                           dtype=np.float32)
+    near_colour, far_colour = _side_colours(inverse, nearest, farthest, low_photo)
+
+    # The band: full-resolution pixels whose (nearest) low-resolution pixel is an edge pixel.
+    low_rows = np.minimum(np.arange(height) * low_height // height, low_height - 1)
+    low_columns = np.minimum(np.arange(width) * low_width // width, low_width - 1)
+    rows, columns = np.nonzero(edges[np.ix_(low_rows, low_columns)])
+    sides = np.concatenate([nearest[:, :, None], farthest[:, :, None], near_colour, far_colour], axis=2)
+    sampled = _bilinear_at(sides, rows, columns, height, width)
+    near, far = sampled[:, 0], sampled[:, 1]
+    near_rgb, far_rgb = sampled[:, 2:5], sampled[:, 5:8]
+
+    colour = photo[rows, columns].astype(np.float32)
+    to_near = np.sum((colour - near_rgb) ** 2, axis=1)
+    to_far = np.sum((colour - far_rgb) ** 2, axis=1)
+    contrast = np.sum((near_rgb - far_rgb) ** 2, axis=1) + COLOUR_FLOOR
+    colour_vote = np.clip((to_far - to_near) / contrast, -1.0, 1.0)
+    position = (upsampled[rows, columns] - far) / np.maximum(near - far, 1e-12)
+    is_near = colour_vote + DEPTH_PRIOR * (2.0 * np.clip(position, 0.0, 1.0) - 1.0) > 0.0
+
+    near = _unmixed_near(inverse, nearest, farthest, rows, columns, is_near, near, height, width)
+    upsampled[rows, columns] = np.where(is_near, near, far)
+
+
+def _unmixed_near(inverse, nearest, farthest, rows, columns, is_near, near, height, width):
+    """The near side's depth at the band pixels, un-mixed where a thin structure covers only part of a
+    low-resolution pixel and no pixel of its neighbourhood shows it whole (see the module docstring)."""
+    low_height, low_width = inverse.shape
+    label = np.zeros((height, width), dtype=np.float32)
+    label[rows, columns] = is_near
+    # The area of each low-resolution pixel that the near side covers (the band is made of whole pixels).
+    coverage = _resize(label, low_width, low_height, Image.Resampling.BOX)
+    widest = coverage.copy()
+    for _, _, shifted in _windows(coverage):
+        np.maximum(widest, shifted, out=widest)
+    low_rows = np.minimum(rows * low_height // height, low_height - 1)
+    low_columns = np.minimum(columns * low_width // width, low_width - 1)
+    cover = coverage[low_rows, low_columns]
+    low_far = farthest[low_rows, low_columns]
+    thin = (cover >= MIN_COVERAGE) & (widest[low_rows, low_columns] < 1.0 - THIN_MARGIN)
+    unmixed = low_far + (inverse[low_rows, low_columns] - low_far) / np.maximum(cover, MIN_COVERAGE)
+    # Only ever nearer than the diluted value; MIN_COVERAGE bounds how far.
+    return np.where(thin & (unmixed > near), unmixed, near)
