@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .depth_files import load_depth_file
-from .engine import estimate_depth
+from .engine import depth_file_result, estimate_depth
 from .images import read_photo_info
 from .result import DepthResult
 
@@ -26,6 +25,7 @@ class DepthRequest:
     model_path: str = ""  # a user's .onnx file instead of `model`
     device: str = "AUTO"
     search_dirs: tuple[Path, ...] = ()
+    refine_edges: bool = True  # put the map's discontinuities on the photo's edges (see depth/refine.py)
     # HxWx3 pixels standing in for a photo file that is gone but still packed in the .blend (re-estimating);
     # `photo_path` then only names the photo, and requests compare equal by that name.
     photo_pixels: np.ndarray | None = field(default=None, compare=False)
@@ -36,13 +36,7 @@ class DepthRequest:
             # Reads only the header: a missing or broken photo is reported before any model or depth file.
             info = read_photo_info(self.photo_path)
             if self.depth_path:
-                return DepthResult(
-                    depth=load_depth_file(self.depth_path, kind=self.depth_kind),
-                    kind=self.depth_kind,
-                    model_id="file",
-                    photo_size=info.size,
-                    focal_length_35mm=info.focal_length_35mm,
-                )
+                return depth_file_result(self.photo_path, self.depth_path, self.depth_kind, info, self.refine_edges)
         return estimate_depth(
             self.photo_path if self.photo_pixels is None else self.photo_pixels,
             model=None if self.model_path else self.model,
@@ -51,6 +45,7 @@ class DepthRequest:
             search_dirs=self.search_dirs,
             progress=progress,
             cancel=cancel,
+            refine_edges=self.refine_edges,
         )
 
 

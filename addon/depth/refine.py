@@ -51,9 +51,15 @@ MIN_NON_AFFINE = 0.12
 # Relative inverse depth 0 is the far plane, not infinity: this offset makes the jump relative to the
 # distance under the default Near/Far (1/10: inverse 0.1 + 0.9 d, i.e. proportional to d + 0.11).
 INVERSE_OFFSET = 0.11
+SIDE_MARGIN = 0.05  # a 3x3 extreme this close (of the span) to the 5x5 one is at the same side
 SIDE_QUARTER = 0.25  # neighbours within this fraction of the span from an extreme belong to that side
-DEPTH_PRIOR = 1.0  # weight of the bilinear depth's position between the sides against the colour evidence
-COLOUR_FLOOR = 3 * 12.0**2  # squared RGB distance under which two sides count as having the same colour
+# Log-odds for the near side from the bilinear depth's position between the sides (x (2 t - 1), t in 0..1),
+# against the colour evidence, clipped to COLOUR_CONFIDENCE: colour decides in the middle of a ramp, where a
+# network's blur leaves the depth ambiguous, depth at its ends, where textured colour might mislead.
+DEPTH_PRIOR = 6.0
+COLOUR_CONFIDENCE = 8.0
+KEEP_MARGIN = 0.01  # a band pixel this close (of the span) to its side's extreme keeps its bilinear depth
+COLOUR_FLOOR = 3 * 5.0**2  # least colour variance of a side (over the 3 channels): sensor noise, JPEG
 MIN_COVERAGE = 0.2  # least foreground area of a low-resolution pixel for un-mixing its depth
 THIN_MARGIN = 0.05  # a structure is thin where no low-resolution pixel nearby is covered more than 1 - this
 
@@ -120,15 +126,19 @@ def _resize(values: np.ndarray, width: int, height: int, resample=Image.Resampli
     return np.asarray(resized, dtype=np.float32).copy()
 
 
-def _windows(values: np.ndarray):
-    """Every shift of `values` (h x w [x C]) within the (2 RADIUS + 1)^2 neighbourhood, edges extended, with
-    its offset (dy, dx)."""
-    pad = [(RADIUS, RADIUS), (RADIUS, RADIUS)] + [(0, 0)] * (values.ndim - 2)
-    padded = np.pad(values, pad, mode="edge")
+def _windows(values: np.ndarray, extrapolate: bool = False, radius: int = RADIUS):
+    """Every shift of `values` (h x w [x C]) within the (2 RADIUS + 1)^2 neighbourhood, with its offset
+    (dy, dx). Beyond the border the values are extended, or extrapolated linearly (so that a slope stays
+    affine up to the border) with `extrapolate`."""
+    pad = [(radius, radius), (radius, radius)] + [(0, 0)] * (values.ndim - 2)
+    if extrapolate:
+        padded = np.pad(values, pad, mode="reflect", reflect_type="odd")
+    else:
+        padded = np.pad(values, pad, mode="edge")
     height, width = values.shape[:2]
-    for dy in range(2 * RADIUS + 1):
-        for dx in range(2 * RADIUS + 1):
-            yield dy - RADIUS, dx - RADIUS, padded[dy:dy + height, dx:dx + width]
+    for dy in range(2 * radius + 1):
+        for dx in range(2 * radius + 1):
+            yield dy - radius, dx - radius, padded[dy:dy + height, dx:dx + width]
 
 
 def _edge_pixels(inverse: np.ndarray, offset: float):
@@ -139,9 +149,10 @@ def _edge_pixels(inverse: np.ndarray, offset: float):
     squares = np.zeros_like(inverse)
     along_x = np.zeros_like(inverse)
     along_y = np.zeros_like(inverse)
-    for dy, dx, shifted in _windows(inverse):
+    for _, _, shifted in _windows(inverse):
         np.maximum(nearest, shifted, out=nearest)
         np.minimum(farthest, shifted, out=farthest)
+    for dy, dx, shifted in _windows(inverse, extrapolate=True):
         total += shifted
         squares += shifted * shifted
         if dx:
@@ -159,24 +170,73 @@ def _edge_pixels(inverse: np.ndarray, offset: float):
     return edges, nearest, farthest
 
 
-def _side_colours(inverse, nearest, farthest, colours):
-    """Mean colour of the neighbours on the near side and on the far side of each low-resolution pixel."""
-    span = nearest - farthest
-    near_limit = nearest - SIDE_QUARTER * span
-    far_limit = farthest + SIDE_QUARTER * span
-    near_sum = np.zeros_like(colours)
-    far_sum = np.zeros_like(colours)
-    near_count = np.zeros_like(inverse)
-    far_count = np.zeros_like(inverse)
-    for (_, _, shifted), (_, _, shifted_colours) in zip(_windows(inverse), _windows(colours)):
-        on_near = shifted >= near_limit
-        on_far = shifted <= far_limit
-        near_count += on_near
-        far_count += on_far
-        near_sum += shifted_colours * on_near[:, :, None]
-        far_sum += shifted_colours * on_far[:, :, None]
+def _side_depths(inverse, nearest, farthest):
+    """(h x w x 2) the depth of the near and of the far side of each low-resolution pixel: the extremes of
+    its 3x3 neighbourhood where they lie at their side (a slanted surface's extreme over 5x5 is two pixels'
+    slope away), else those of the 5x5 one (a blur wider than a pixel)."""
+    close_nearest, close_farthest = inverse.copy(), inverse.copy()
+    for _, _, shifted in _windows(inverse, radius=1):
+        np.maximum(close_nearest, shifted, out=close_nearest)
+        np.minimum(close_farthest, shifted, out=close_farthest)
+    margin = SIDE_MARGIN * (nearest - farthest)
+    return np.stack([np.where(close_nearest >= nearest - margin, close_nearest, nearest),
+                     np.where(close_farthest <= farthest + margin, close_farthest, farthest)], axis=2)
+
+
+def _gathered_windows(values: np.ndarray, cell_rows: np.ndarray, cell_columns: np.ndarray):
+    """Like `_windows` (edges extended), but only at the low-resolution pixels (cell_rows, cell_columns)."""
+    pad = [(RADIUS, RADIUS), (RADIUS, RADIUS)] + [(0, 0)] * (values.ndim - 2)
+    padded = np.pad(values, pad, mode="edge")
+    for dy in range(2 * RADIUS + 1):
+        for dx in range(2 * RADIUS + 1):
+            yield padded[cell_rows + dy, cell_columns + dx]
+
+
+def _colour_model(colour_sum, square_sum, count):
+    """Mean colour and total variance (over the three channels) of a side, from sums over its pixels."""
+    count = np.maximum(count, 1e-6)[..., None]
+    mean = colour_sum / count
+    variance = np.maximum(square_sum / count[..., 0] - np.sum(mean * mean, axis=-1), 0.0) + COLOUR_FLOOR
+    return mean, variance
+
+
+def _depth_sides(inverse, nearest, farthest, cell_colour, cell_rows, cell_columns):
+    """First guess of the two sides' mean colours at the low-resolution pixels (cell_rows, cell_columns):
+    the mean over the neighbours whose depth lies within the top / bottom quarter of the span."""
+    span = (nearest - farthest)[cell_rows, cell_columns]
+    near_limit = nearest[cell_rows, cell_columns] - SIDE_QUARTER * span
+    far_limit = farthest[cell_rows, cell_columns] + SIDE_QUARTER * span
+    # Colour and a count of 1 per pixel, summed together.
+    counted = np.concatenate([cell_colour, np.ones(inverse.shape + (1,), np.float32)], axis=2)
+    near_sum = np.zeros((len(cell_rows), 4), np.float32)
+    far_sum = np.zeros_like(near_sum)
+    for depth, values in zip(_gathered_windows(inverse, cell_rows, cell_columns),
+                             _gathered_windows(counted, cell_rows, cell_columns)):
+        near_sum += values * (depth >= near_limit)[:, None]
+        far_sum += values * (depth <= far_limit)[:, None]
     # Each side holds at least the neighbourhood's own extreme, so the counts are never 0.
-    return near_sum / near_count[:, :, None], far_sum / far_count[:, :, None]
+    return near_sum[:, :3] / near_sum[:, 3:], far_sum[:, :3] / far_sum[:, 3:]
+
+
+def _labelled_sides(cells, colour, is_near, shape, cell_rows, cell_columns, first_guess):
+    """The two sides' colour models (mean, total variance) at the low-resolution pixels (cell_rows,
+    cell_columns), from the band pixels labelled on each side in their neighbourhood. Where a side has none,
+    the first guess's mean with a spread as wide as the two sides' difference (weak evidence)."""
+    size = shape[0] * shape[1]
+    square = np.sum(colour * colour, axis=1)
+    guess_spread = np.sum((first_guess[0] - first_guess[1]) ** 2, axis=1) + COLOUR_FLOOR
+    models = []
+    for on_side, guess in zip((is_near, ~is_near), first_guess):
+        weights = on_side.astype(np.float32)
+        per_cell = np.stack([np.bincount(cells, weights * values, size) for values in (
+            colour[:, 0], colour[:, 1], colour[:, 2], square, np.ones_like(square))], axis=1)
+        sums = np.zeros((len(cell_rows), 5), np.float32)
+        for values in _gathered_windows(per_cell.reshape(shape + (5,)).astype(np.float32), cell_rows, cell_columns):
+            sums += values
+        mean, variance = _colour_model(sums[:, :3], sums[:, 3], sums[:, 4])
+        known = sums[:, 4] > 0
+        models.append((np.where(known[:, None], mean, guess), np.where(known, variance, guess_spread)))
+    return models
 
 
 def _bilinear_at(values: np.ndarray, rows: np.ndarray, columns: np.ndarray, height: int, width: int):
@@ -203,47 +263,89 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     edges, nearest, farthest = _edge_pixels(inverse, offset)
     if not edges.any():
         return
-    low_photo = np.asarray(Image.fromarray(photo).resize((low_width, low_height), Image.Resampling.BOX),
-                           dtype=np.float32)
-    near_colour, far_colour = _side_colours(inverse, nearest, farthest, low_photo)
+    # The sides are needed at the edge pixels and at their neighbours, which bilinear sampling reaches.
+    reached = edges.copy()
+    for _, _, shifted in _windows(edges, radius=1):
+        reached |= shifted
+    cell_rows, cell_columns = np.nonzero(reached)
+    cell_colour = np.asarray(Image.fromarray(photo).resize((low_width, low_height), Image.Resampling.BOX),
+                             dtype=np.float32)
+    first_guess = _depth_sides(inverse, nearest, farthest, cell_colour, cell_rows, cell_columns)
 
     # The band: full-resolution pixels whose (nearest) low-resolution pixel is an edge pixel.
     low_rows = np.minimum(np.arange(height) * low_height // height, low_height - 1)
     low_columns = np.minimum(np.arange(width) * low_width // width, low_width - 1)
     rows, columns = np.nonzero(edges[np.ix_(low_rows, low_columns)])
-    sides = np.concatenate([nearest[:, :, None], farthest[:, :, None], near_colour, far_colour], axis=2)
-    sampled = _bilinear_at(sides, rows, columns, height, width)
-    near, far = sampled[:, 0], sampled[:, 1]
-    near_rgb, far_rgb = sampled[:, 2:5], sampled[:, 5:8]
-
+    cells = low_rows[rows] * low_width + low_columns[columns]
     colour = photo[rows, columns].astype(np.float32)
-    to_near = np.sum((colour - near_rgb) ** 2, axis=1)
-    to_far = np.sum((colour - far_rgb) ** 2, axis=1)
-    contrast = np.sum((near_rgb - far_rgb) ** 2, axis=1) + COLOUR_FLOOR
-    colour_vote = np.clip((to_far - to_near) / contrast, -1.0, 1.0)
-    position = (upsampled[rows, columns] - far) / np.maximum(near - far, 1e-12)
-    is_near = colour_vote + DEPTH_PRIOR * (2.0 * np.clip(position, 0.0, 1.0) - 1.0) > 0.0
+    extremes = _bilinear_at(_side_depths(inverse, nearest, farthest), rows, columns, height, width)
+    near, far = extremes[:, 0], extremes[:, 1]
+    position = np.clip((upsampled[rows, columns] - far) / np.maximum(near - far, 1e-12), 0.0, 1.0)
+    prior = DEPTH_PRIOR * (2.0 * position - 1.0)
 
-    near = _unmixed_near(inverse, nearest, farthest, rows, columns, is_near, near, height, width)
-    upsampled[rows, columns] = np.where(is_near, near, far)
+    def sample(*per_cell):
+        """Bilinear samples at the band pixels of values known at the reached cells."""
+        channels = [values.reshape(len(cell_rows), -1) for values in per_cell]
+        grid = np.zeros((low_height, low_width, sum(c.shape[1] for c in channels)), np.float32)
+        grid[cell_rows, cell_columns] = np.concatenate(channels, axis=1)
+        return _bilinear_at(grid, rows, columns, height, width)
+
+    # First guess: the nearer side mean colour, ties broken by depth. Its means take whole low-resolution
+    # pixels, whose colour mixes both sides where a structure is thinner than one, so their spread is not
+    # to be trusted yet; a bare distance to the means still separates the sides.
+    sampled = sample(*first_guess)
+    near_mean, far_mean = sampled[:, :3], sampled[:, 3:]
+    to_near = np.sum((colour - near_mean) ** 2, axis=1)
+    to_far = np.sum((colour - far_mean) ** 2, axis=1)
+    contrast = np.sum((near_mean - far_mean) ** 2, axis=1) + COLOUR_FLOOR
+    is_near = np.clip((to_far - to_near) / contrast, -1.0, 1.0) + (2.0 * position - 1.0) > 0.0
+    # Then each side's own pixels give it a mean and a spread: the log-likelihood ratio of two isotropic
+    # Gaussian colour models, near against far, decides with the depth prior.
+    (near_mean, near_variance), (far_mean, far_variance) = _labelled_sides(
+        cells, colour, is_near, (low_height, low_width), cell_rows, cell_columns, first_guess)
+    sampled = sample(near_mean, far_mean, near_variance, far_variance)
+    near_mean, far_mean, near_variance, far_variance = sampled[:, :3], sampled[:, 3:6], sampled[:, 6], sampled[:, 7]
+    evidence = 1.5 * (np.sum((colour - far_mean) ** 2, axis=1) / far_variance
+                      - np.sum((colour - near_mean) ** 2, axis=1) / near_variance
+                      - np.log(near_variance / far_variance))
+    is_near = np.clip(evidence, -COLOUR_CONFIDENCE, COLOUR_CONFIDENCE) + prior > 0.0
+    is_near = _without_lone_pixels(is_near, rows, columns, height, width)
+
+    near = _unmixed_near(inverse, nearest, farthest, cells, is_near, near)
+    # A pixel already at its side's depth keeps its own value: the sides' extremes are a few pixels away,
+    # off by the slope of a slanted surface over that distance.
+    snapped = np.where(is_near, np.where(position > 1.0 - KEEP_MARGIN, upsampled[rows, columns], near),
+                       np.where(position < KEEP_MARGIN, upsampled[rows, columns], far))
+    upsampled[rows, columns] = snapped
 
 
-def _unmixed_near(inverse, nearest, farthest, rows, columns, is_near, near, height, width):
+def _without_lone_pixels(is_near, rows, columns, height, width):
+    """Labels with every band pixel that no neighbour of the band shares its side with flipped (a speck of
+    foreground-like colour in a textured background, say); a one-pixel line is kept."""
+    labels = np.zeros((height + 2, width + 2), dtype=np.int8)  # 0: outside the band
+    labels[rows + 1, columns + 1] = np.where(is_near, 1, -1)
+    own = labels[rows + 1, columns + 1]
+    agreeing = np.zeros(len(rows), dtype=np.int8)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                agreeing += labels[rows + 1 + dy, columns + 1 + dx] == own
+    return np.where(agreeing == 0, ~is_near, is_near)
+
+
+def _unmixed_near(inverse, nearest, farthest, cells, is_near, near):
     """The near side's depth at the band pixels, un-mixed where a thin structure covers only part of a
     low-resolution pixel and no pixel of its neighbourhood shows it whole (see the module docstring)."""
-    low_height, low_width = inverse.shape
-    label = np.zeros((height, width), dtype=np.float32)
-    label[rows, columns] = is_near
-    # The area of each low-resolution pixel that the near side covers (the band is made of whole pixels).
-    coverage = _resize(label, low_width, low_height, Image.Resampling.BOX)
+    size = inverse.size
+    # The area of each band cell that the near side covers (the band is made of whole low-resolution pixels).
+    coverage = (np.bincount(cells, is_near, size) / np.maximum(np.bincount(cells, None, size), 1))
+    coverage = coverage.reshape(inverse.shape).astype(np.float32)
     widest = coverage.copy()
     for _, _, shifted in _windows(coverage):
         np.maximum(widest, shifted, out=widest)
-    low_rows = np.minimum(rows * low_height // height, low_height - 1)
-    low_columns = np.minimum(columns * low_width // width, low_width - 1)
-    cover = coverage[low_rows, low_columns]
-    low_far = farthest[low_rows, low_columns]
-    thin = (cover >= MIN_COVERAGE) & (widest[low_rows, low_columns] < 1.0 - THIN_MARGIN)
-    unmixed = low_far + (inverse[low_rows, low_columns] - low_far) / np.maximum(cover, MIN_COVERAGE)
+    cover = coverage.ravel()[cells]
+    low_far = farthest.ravel()[cells]
+    thin = (cover >= MIN_COVERAGE) & (widest.ravel()[cells] < 1.0 - THIN_MARGIN)
+    unmixed = low_far + (inverse.ravel()[cells] - low_far) / np.maximum(cover, MIN_COVERAGE)
     # Only ever nearer than the diluted value; MIN_COVERAGE bounds how far.
     return np.where(thin & (unmixed > near), unmixed, near)

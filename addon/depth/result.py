@@ -21,3 +21,6 @@ class DepthResult:
     focal_length_35mm: float | None  # EXIF FocalLengthIn35mmFilm, when the photo has it
     provider: str = ""  # onnxruntime execution provider that ran the model, "" when no model ran
     warning: str = ""  # one sentence, e.g. why CUDA was asked for but the CPU ran the model
+    refined: bool = False  # the map was upsampled onto the photo's edges (refine.py), not bilinearly
+    # The photo, HxWx3 uint8 at the depth map's resolution, when it was decoded at that size (refinement)
+    photo: np.ndarray | None = None
