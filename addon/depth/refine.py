@@ -58,7 +58,6 @@ SIDE_QUARTER = 0.25  # neighbours within this fraction of the span from an extre
 # network's blur leaves the depth ambiguous, depth at its ends, where textured colour might mislead.
 DEPTH_PRIOR = 6.0
 COLOUR_CONFIDENCE = 8.0
-KEEP_MARGIN = 0.01  # a band pixel this close (of the span) to its side's extreme keeps its bilinear depth
 COLOUR_FLOOR = 3 * 5.0**2  # least colour variance of a side (over the 3 channels): sensor noise, JPEG
 MIN_COVERAGE = 0.2  # least foreground area of a low-resolution pixel for un-mixing its depth
 THIN_MARGIN = 0.05  # a structure is thin where no low-resolution pixel nearby is covered more than 1 - this
@@ -312,11 +311,7 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     is_near = _without_lone_pixels(is_near, rows, columns, height, width)
 
     near = _unmixed_near(inverse, nearest, farthest, cells, is_near, near)
-    # A pixel already at its side's depth keeps its own value: the sides' extremes are a few pixels away,
-    # off by the slope of a slanted surface over that distance.
-    snapped = np.where(is_near, np.where(position > 1.0 - KEEP_MARGIN, upsampled[rows, columns], near),
-                       np.where(position < KEEP_MARGIN, upsampled[rows, columns], far))
-    upsampled[rows, columns] = snapped
+    upsampled[rows, columns] = np.where(is_near, near, far)
 
 
 def _without_lone_pixels(is_near, rows, columns, height, width):

@@ -134,6 +134,7 @@ class MESH_OT_monocular_photo_add(DepthOperatorMixin, ImportHelper, Operator):
             row = body.row()
             row.active = bool(self.depth_filepath)
             row.prop(self, "depth_kind")
+            body.prop(self, "refine_edges")
             col = body.column(align=True)
             col.active = not (self.depth_filepath and self.depth_kind == 'DEPTH')
             col.prop(self, "near")
