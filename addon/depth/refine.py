@@ -10,28 +10,40 @@ solve, and only does per-pixel work in a narrow band:
 
 1. Inverse depth. Everything happens on inverse depth (relative inverse depth as it is; metric depth is
    inverted first and back at the end): planes in the scene are affine in inverse depth, so a slanted floor
-   is a linear ramp there and the tests below see no edge in it.
+   is a linear ramp there and step 2 sees no edge in it.
 2. Find the discontinuities at the map's own resolution, where it is cheap: a pixel is near an edge when its
    5x5 neighbourhood spans a jump of more than a few percent of the distance (`MIN_JUMP`), and that
    neighbourhood is not affine: the residual of a least-squares plane fit is a sizable part of the span
    (`MIN_NON_AFFINE`). A slope, however steep, is affine and never snaps, so smooth surfaces keep their
    bilinear upsampling: no terraces, and photo texture on them cannot create false edges.
-3. The two sides of each edge pixel, also at low resolution: the nearest (max) and farthest (min) inverse
-   depth of its neighbourhood, and the mean colour of the photo (box-reduced to the map's size) over the
-   neighbours that lie on each side (within the top / bottom quarter of the span), i.e. the pure colours of
-   foreground and background next to the blur.
+3. The two sides of each edge pixel, also at low resolution: their depths are the nearest (max) and
+   farthest (min) inverse depth of its 3x3 neighbourhood, or of the 5x5 one where the 3x3 extreme is not at
+   that side yet (a blur wider than a pixel); 3x3 first, because on a slanted surface the 5x5 extreme is two
+   pixels' slope away. A first guess of their colours is the photo's mean colour (box-reduced to the map's
+   size) over the neighbours whose depth lies within the top / bottom quarter of the span.
 4. Snapping at the photo's resolution, on the band of pixels whose low-resolution pixel is an edge pixel
-   (a small fraction of the photo): every band pixel takes the depth of exactly one side. The side is the
-   one whose colour the pixel resembles (colour distances normalised by the two sides' colour difference,
-   clipped to -1..1), plus a prior from where its bilinear depth lies between the two sides, which decides
-   where the colours do not (similar colours on both sides). The bilinear ramp of a box-averaged map passes
-   its midpoint at the true edge, so the prior alone places an edge within about a pixel; colour sharpens it
-   for the wider blur of a network.
+   (a small fraction of the photo; all per-pixel work happens there, on gathered arrays): every band pixel
+   takes the depth of exactly one side. The decision adds the colour evidence to a prior from where the
+   pixel's bilinear depth lies between the two sides (t in 0..1, log-odds 6 (2 t - 1)). The bilinear ramp of
+   a box-averaged map passes its midpoint at the true edge, so the prior alone places an edge within about a
+   pixel; colour decides wherever the two sides' colours differ clearly, which follows the photo's edge under
+   a network's wider blur. Two passes: the first compares the bare distances to the two mean colours (which
+   still separates the sides when a low-resolution pixel mixes both, as at a thin structure); then each
+   side's colour model (mean and variance) comes from the band pixels the first pass gave it, and the
+   log-likelihood ratio of two isotropic Gaussians, clipped to +-8, decides. A side with texture has a wide
+   model, so its colours give weak evidence and depth decides: photo texture cannot move depth far, and a
+   lone pixel that no neighbour agrees with (a speck of foreground colour in a textured background) is
+   flipped back.
 5. Thin structures (a pole narrower than a low-resolution pixel) appear in the coarse map at reduced
-   contrast, mixed with the background. After the labels are known, each low-resolution pixel's foreground
-   depth is un-mixed: its value is the area-weighted mean of the sides it covers, so the foreground's depth
-   is bg + (value - bg) / coverage (where the coverage is large enough to trust, and never beyond the
-   neighbourhood's span), which gives a thin pole its own depth instead of an in-between one.
+   contrast, mixed with the background. Where no low-resolution pixel nearby is covered whole by the near
+   side, each one's near depth is un-mixed from the labels: its value is the area-weighted mean of the sides
+   it covers, so the near depth is far + (value - far) / coverage (for a coverage of at least 0.2), which
+   gives a thin pole its own depth instead of an in-between one. This assumes the coarse map averages the
+   scene over its pixels' area, as a resized exact map does and as a network does at best.
+
+Cost: the low-resolution work is O(map size x 25); the full-resolution work is one bilinear resize plus
+O(band pixels). About 25-45 ms for a 1024x768 photo with a 256x256 map on one core of this machine (see
+tools/bench_depth.py).
 
 Outside the band the result is the plain bilinear upsampling. Nothing here produces NaN: non-finite input
 pixels are replaced by the farthest finite value first, as `depth_files` does.
@@ -170,7 +182,7 @@ def _edge_pixels(inverse: np.ndarray, offset: float):
 
 
 def _side_depths(inverse, nearest, farthest):
-    """(h x w x 2) the depth of the near and of the far side of each low-resolution pixel: the extremes of
+    """(h x w, h x w) the depth of the near and of the far side of each low-resolution pixel: the extremes of
     its 3x3 neighbourhood where they lie at their side (a slanted surface's extreme over 5x5 is two pixels'
     slope away), else those of the 5x5 one (a blur wider than a pixel)."""
     close_nearest, close_farthest = inverse.copy(), inverse.copy()
@@ -178,24 +190,33 @@ def _side_depths(inverse, nearest, farthest):
         np.maximum(close_nearest, shifted, out=close_nearest)
         np.minimum(close_farthest, shifted, out=close_farthest)
     margin = SIDE_MARGIN * (nearest - farthest)
-    return np.stack([np.where(close_nearest >= nearest - margin, close_nearest, nearest),
-                     np.where(close_farthest <= farthest + margin, close_farthest, farthest)], axis=2)
+    return (np.where(close_nearest >= nearest - margin, close_nearest, nearest),
+            np.where(close_farthest <= farthest + margin, close_farthest, farthest))
 
 
 def _gathered_windows(values: np.ndarray, cell_rows: np.ndarray, cell_columns: np.ndarray):
     """Like `_windows` (edges extended), but only at the low-resolution pixels (cell_rows, cell_columns)."""
     pad = [(RADIUS, RADIUS), (RADIUS, RADIUS)] + [(0, 0)] * (values.ndim - 2)
     padded = np.pad(values, pad, mode="edge")
+    padded_width = padded.shape[1]
+    flat = padded.reshape((-1,) + values.shape[2:])
+    base = cell_rows * padded_width + cell_columns
     for dy in range(2 * RADIUS + 1):
         for dx in range(2 * RADIUS + 1):
-            yield padded[cell_rows + dy, cell_columns + dx]
+            yield flat.take(base + (dy * padded_width + dx), axis=0)
+
+
+def _squared_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise squared distance between two (N, 3) arrays."""
+    difference = a - b
+    return np.einsum("ij,ij->i", difference, difference)
 
 
 def _colour_model(colour_sum, square_sum, count):
     """Mean colour and total variance (over the three channels) of a side, from sums over its pixels."""
     count = np.maximum(count, 1e-6)[..., None]
     mean = colour_sum / count
-    variance = np.maximum(square_sum / count[..., 0] - np.sum(mean * mean, axis=-1), 0.0) + COLOUR_FLOOR
+    variance = np.maximum(square_sum / count[..., 0] - np.einsum("ij,ij->i", mean, mean), 0.0) + COLOUR_FLOOR
     return mean, variance
 
 
@@ -222,8 +243,8 @@ def _labelled_sides(cells, colour, is_near, shape, cell_rows, cell_columns, firs
     cell_columns), from the band pixels labelled on each side in their neighbourhood. Where a side has none,
     the first guess's mean with a spread as wide as the two sides' difference (weak evidence)."""
     size = shape[0] * shape[1]
-    square = np.sum(colour * colour, axis=1)
-    guess_spread = np.sum((first_guess[0] - first_guess[1]) ** 2, axis=1) + COLOUR_FLOOR
+    square = np.einsum("ij,ij->i", colour, colour)
+    guess_spread = _squared_distance(*first_guess) + COLOUR_FLOOR
     models = []
     for on_side, guess in zip((is_near, ~is_near), first_guess):
         weights = on_side.astype(np.float32)
@@ -239,19 +260,21 @@ def _labelled_sides(cells, colour, is_near, shape, cell_rows, cell_columns, firs
 
 
 def _bilinear_at(values: np.ndarray, rows: np.ndarray, columns: np.ndarray, height: int, width: int):
-    """Bilinear samples of low-resolution `values` (h x w x C) at full-resolution pixels (rows, columns) of an
+    """Bilinear samples of low-resolution `values` (h x w) at full-resolution pixels (rows, columns) of an
     image height x width, with the pixel-centre convention of Pillow's resize."""
-    low_height, low_width = values.shape[:2]
-    y = np.clip((rows + 0.5) * (low_height / height) - 0.5, 0, low_height - 1)
-    x = np.clip((columns + 0.5) * (low_width / width) - 0.5, 0, low_width - 1)
+    low_height, low_width = values.shape
+    # Per row and per column first: the band holds many pixels of each.
+    y = np.clip((np.arange(height, dtype=np.float32) + 0.5) * (low_height / height) - 0.5, 0, low_height - 1)
+    x = np.clip((np.arange(width, dtype=np.float32) + 0.5) * (low_width / width) - 0.5, 0, low_width - 1)
     y0 = np.minimum(y.astype(np.int64), max(low_height - 2, 0))
     x0 = np.minimum(x.astype(np.int64), max(low_width - 2, 0))
-    y1 = np.minimum(y0 + 1, low_height - 1)
-    x1 = np.minimum(x0 + 1, low_width - 1)
-    fy = (y - y0).astype(np.float32)[:, None]
-    fx = (x - x0).astype(np.float32)[:, None]
-    top = values[y0, x0] * (1 - fx) + values[y0, x1] * fx
-    bottom = values[y1, x0] * (1 - fx) + values[y1, x1] * fx
+    fy, fx = (y - y0)[rows], (x - x0)[columns]
+    top_left = y0[rows] * low_width + x0[columns]
+    step_x = (x0 < low_width - 1).astype(np.int64)[columns]
+    step_y = np.where(y0 < low_height - 1, low_width, 0)[rows]
+    flat = values.ravel()
+    top = flat.take(top_left) * (1 - fx) + flat.take(top_left + step_x) * fx
+    bottom = flat.take(top_left + step_y) * (1 - fx) + flat.take(top_left + step_y + step_x) * fx
     return top * (1 - fy) + bottom * fy
 
 
@@ -262,11 +285,7 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     edges, nearest, farthest = _edge_pixels(inverse, offset)
     if not edges.any():
         return
-    # The sides are needed at the edge pixels and at their neighbours, which bilinear sampling reaches.
-    reached = edges.copy()
-    for _, _, shifted in _windows(edges, radius=1):
-        reached |= shifted
-    cell_rows, cell_columns = np.nonzero(reached)
+    cell_rows, cell_columns = np.nonzero(edges)
     cell_colour = np.asarray(Image.fromarray(photo).resize((low_width, low_height), Image.Resampling.BOX),
                              dtype=np.float32)
     first_guess = _depth_sides(inverse, nearest, farthest, cell_colour, cell_rows, cell_columns)
@@ -274,57 +293,55 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     # The band: full-resolution pixels whose (nearest) low-resolution pixel is an edge pixel.
     low_rows = np.minimum(np.arange(height) * low_height // height, low_height - 1)
     low_columns = np.minimum(np.arange(width) * low_width // width, low_width - 1)
-    rows, columns = np.nonzero(edges[np.ix_(low_rows, low_columns)])
+    pixels = np.flatnonzero(edges[np.ix_(low_rows, low_columns)])
+    rows, columns = np.divmod(pixels, width)
     cells = low_rows[rows] * low_width + low_columns[columns]
-    colour = photo[rows, columns].astype(np.float32)
-    extremes = _bilinear_at(_side_depths(inverse, nearest, farthest), rows, columns, height, width)
-    near, far = extremes[:, 0], extremes[:, 1]
-    position = np.clip((upsampled[rows, columns] - far) / np.maximum(near - far, 1e-12), 0.0, 1.0)
-    prior = DEPTH_PRIOR * (2.0 * position - 1.0)
-
-    def sample(*per_cell):
-        """Bilinear samples at the band pixels of values known at the reached cells."""
-        channels = [values.reshape(len(cell_rows), -1) for values in per_cell]
-        grid = np.zeros((low_height, low_width, sum(c.shape[1] for c in channels)), np.float32)
-        grid[cell_rows, cell_columns] = np.concatenate(channels, axis=1)
-        return _bilinear_at(grid, rows, columns, height, width)
+    # Where each band pixel's low-resolution pixel is in the list of edge pixels, whose models are computed.
+    slot = np.zeros(inverse.size, np.int64)
+    slot[cell_rows * low_width + cell_columns] = np.arange(len(cell_rows))
+    pixel_slot = slot[cells]
+    colour = photo.reshape(-1, 3).take(pixels, axis=0).astype(np.float32)
+    bilinear = upsampled.ravel().take(pixels)
+    side_depths = _side_depths(inverse, nearest, farthest)
+    near = _bilinear_at(side_depths[0], rows, columns, height, width)
+    far = _bilinear_at(side_depths[1], rows, columns, height, width)
+    position = np.clip((bilinear - far) / np.maximum(near - far, 1e-12), 0.0, 1.0)
 
     # First guess: the nearer side mean colour, ties broken by depth. Its means take whole low-resolution
     # pixels, whose colour mixes both sides where a structure is thinner than one, so their spread is not
     # to be trusted yet; a bare distance to the means still separates the sides.
-    sampled = sample(*first_guess)
-    near_mean, far_mean = sampled[:, :3], sampled[:, 3:]
-    to_near = np.sum((colour - near_mean) ** 2, axis=1)
-    to_far = np.sum((colour - far_mean) ** 2, axis=1)
-    contrast = np.sum((near_mean - far_mean) ** 2, axis=1) + COLOUR_FLOOR
-    is_near = np.clip((to_far - to_near) / contrast, -1.0, 1.0) + (2.0 * position - 1.0) > 0.0
+    near_mean, far_mean = first_guess[0][pixel_slot], first_guess[1][pixel_slot]
+    contrast = _squared_distance(near_mean, far_mean) + COLOUR_FLOOR
+    vote = (_squared_distance(colour, far_mean) - _squared_distance(colour, near_mean)) / contrast
+    is_near = np.clip(vote, -1.0, 1.0) + (2.0 * position - 1.0) > 0.0
     # Then each side's own pixels give it a mean and a spread: the log-likelihood ratio of two isotropic
     # Gaussian colour models, near against far, decides with the depth prior.
     (near_mean, near_variance), (far_mean, far_variance) = _labelled_sides(
         cells, colour, is_near, (low_height, low_width), cell_rows, cell_columns, first_guess)
-    sampled = sample(near_mean, far_mean, near_variance, far_variance)
-    near_mean, far_mean, near_variance, far_variance = sampled[:, :3], sampled[:, 3:6], sampled[:, 6], sampled[:, 7]
-    evidence = 1.5 * (np.sum((colour - far_mean) ** 2, axis=1) / far_variance
-                      - np.sum((colour - near_mean) ** 2, axis=1) / near_variance
+    near_variance, far_variance = near_variance[pixel_slot], far_variance[pixel_slot]
+    evidence = 1.5 * (_squared_distance(colour, far_mean[pixel_slot]) / far_variance
+                      - _squared_distance(colour, near_mean[pixel_slot]) / near_variance
                       - np.log(near_variance / far_variance))
+    prior = DEPTH_PRIOR * (2.0 * position - 1.0)
     is_near = np.clip(evidence, -COLOUR_CONFIDENCE, COLOUR_CONFIDENCE) + prior > 0.0
     is_near = _without_lone_pixels(is_near, rows, columns, height, width)
 
     near = _unmixed_near(inverse, nearest, farthest, cells, is_near, near)
-    upsampled[rows, columns] = np.where(is_near, near, far)
+    upsampled.ravel()[pixels] = np.where(is_near, near, far)
 
 
 def _without_lone_pixels(is_near, rows, columns, height, width):
     """Labels with every band pixel that no neighbour of the band shares its side with flipped (a speck of
     foreground-like colour in a textured background, say); a one-pixel line is kept."""
-    labels = np.zeros((height + 2, width + 2), dtype=np.int8)  # 0: outside the band
-    labels[rows + 1, columns + 1] = np.where(is_near, 1, -1)
-    own = labels[rows + 1, columns + 1]
+    labels = np.zeros((height + 2) * (width + 2), dtype=np.int8)  # 0: outside the band
+    centre = (rows + 1) * (width + 2) + (columns + 1)
+    own = np.where(is_near, 1, -1).astype(np.int8)
+    labels[centre] = own
     agreeing = np.zeros(len(rows), dtype=np.int8)
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
             if dy or dx:
-                agreeing += labels[rows + 1 + dy, columns + 1 + dx] == own
+                agreeing += labels.take(centre + (dy * (width + 2) + dx)) == own
     return np.where(agreeing == 0, ~is_near, is_near)
 
 
