@@ -15,7 +15,8 @@ solve, and only does per-pixel work in a narrow band:
    5x5 neighbourhood spans a jump of more than a few percent of the distance (`MIN_JUMP`), and that
    neighbourhood is not affine: the residual of a least-squares plane fit is a sizable part of the span
    (`MIN_NON_AFFINE`). A slope, however steep, is affine and never snaps, so smooth surfaces keep their
-   bilinear upsampling: no terraces, and photo texture on them cannot create false edges.
+   bilinear upsampling: no terraces, and photo texture on them cannot create false edges. The edge pixels
+   are then grown by one pixel, since the tails of a ramp blurred wider than the window look affine there.
 3. The two sides of each edge pixel, also at low resolution: their depths are the nearest (max) and
    farthest (min) inverse depth of its 3x3 neighbourhood, or of the 5x5 one where the 3x3 extreme is not at
    that side yet (a blur wider than a pixel); 3x3 first, because on a slanted surface the 5x5 extreme is two
@@ -178,7 +179,11 @@ def _edge_pixels(inverse: np.ndarray, offset: float):
     residual = np.sqrt(np.maximum(squares / count - explained, 0.0))
     span = nearest - farthest
     edges = (span > MIN_JUMP * (np.abs(nearest) + offset)) & (residual > MIN_NON_AFFINE * span)
-    return edges, nearest, farthest
+    # Grown by a pixel: the tails of a ramp blurred wider than the window look affine in their own window.
+    grown = edges.copy()
+    for _, _, shifted in _windows(edges, radius=1):
+        grown |= shifted
+    return grown, nearest, farthest
 
 
 def _side_depths(inverse, nearest, farthest):

@@ -119,11 +119,13 @@ def test_a_step_on_a_slope_snaps_to_the_slope_on_both_sides():
     photo = np.where(mask[:, :, None], NEAR_COLOUR.astype(np.uint8), textured_photo())
     refined = refine_depth(photo, box_average(exact))
 
-    # Each pixel on the square or on the floor: off by at most the slope's change over the snapping
-    # neighbourhood, never halfway to the other side.
+    # Each pixel on the square or on the floor, never halfway to the other side. A snapped floor pixel takes
+    # the floor's depth a coarse pixel or two away (the side's extreme), so it is off by that much slope.
     to_a_side = np.minimum(np.abs(refined - floor), np.abs(refined - 0.9))
     assert to_a_side.max() < 0.08
-    assert np.mean(np.abs(refined - exact) > SIDE_TOLERANCE) < 0.002
+    slope_per_coarse_pixel = 0.5 / HEIGHT * FACTOR
+    assert np.mean(np.abs(refined - exact) > 3 * slope_per_coarse_pixel) < 0.005
+    assert np.mean(np.abs(refined - exact) > 0.3) < 0.0005  # the wrong side: a pixel of the edge at most
 
 
 def test_metric_depth_is_refined_in_inverse_depth_and_returned_as_distance():
