@@ -263,7 +263,8 @@ def estimate_depth(source, *, model=None, model_path=None, device="AUTO", search
     CPU with the reason in `DepthResult.warning`); `search_dirs` are extra folders holding registry model
     files; `progress(fraction, text)` is called between stages and `cancel()` returning True raises
     CancelledError at the next stage; `refine_edges` (default on) puts the map's discontinuities on the
-    photo's edges (`DepthResult.refined`, `DepthResult.photo`). Raises ImageError / ModelError with one sentence naming the file.
+    photo's edges (`DepthResult.refined`, `DepthResult.photo`). Raises ImageError / ModelError with one
+    sentence naming the file.
     """
     try:
         estimator = DepthEstimator(model, model_path, device, search_dirs, refine_edges=refine_edges)

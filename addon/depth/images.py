@@ -217,7 +217,8 @@ def _resize_to_fit(pixels: np.ndarray, max_size: int | None) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
 
 
-def decode_photo(path, min_size: int | None = None, longer_side: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
+def decode_photo(path, min_size: int | None = None,
+                 longer_side: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
     """The photo's EXIF-oriented HxWx3 uint8 pixels and its PhotoInfo, in one pass over the file.
 
     With `min_size`, a JPEG is decoded at a reduced scale (Pillow's `draft`: the decoder skips detail by

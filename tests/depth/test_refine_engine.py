@@ -6,11 +6,12 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from addon.depth import estimate_depth, load_depth_file, write_depth_file
+from addon.depth import ImageError, estimate_depth, load_depth_file, write_depth_file
 from addon.depth.jobs import DepthRequest
 
-from .helpers import REPO_ROOT, save_jpeg, split_photo
+from .helpers import REPO_ROOT, png_rgb16, save_jpeg, split_photo
 
 
 def in_between(depth, low=0.02, high=0.98):
@@ -112,3 +113,33 @@ def test_batch_tool_refines_unless_told_not_to(tmp_path, split_jpeg, tiny_model_
     np.testing.assert_array_equal(np.load(bilinear / "split.npy"),
                                   estimate_depth(split_jpeg, model_path=tiny_model_path, refine_edges=False).depth)
     assert in_between(np.load(refined / "split.npy")) == 0 < in_between(np.load(bilinear / "split.npy"))
+
+
+@pytest.mark.parametrize("kind", ["rgba", "rgb16"])
+def test_alpha_and_16_bit_photos_refine_like_8_bit_ones(tmp_path, step_files, kind):
+    _photo, depth = step_files
+    pixels = split_photo(400, 300)
+    if kind == "rgba":
+        photo = tmp_path / "photo_rgba.png"
+        Image.fromarray(np.concatenate([pixels, np.full((300, 400, 1), 7, np.uint8)], axis=2)).save(photo)
+    else:
+        photo = png_rgb16(tmp_path / "photo_rgb16.png", pixels.astype(np.uint16) * 257)
+    result = DepthRequest(str(photo), depth_path=str(depth)).run()
+    assert result.refined and np.all(np.isfinite(result.depth))
+    np.testing.assert_array_equal(result.photo, pixels)
+    assert np.all(result.depth[:, :200] < 0.02) and np.all(result.depth[:, 200:] > 0.98)
+
+
+def test_a_one_pixel_depth_file_is_refused_with_its_name(tmp_path):
+    photo = save_jpeg(tmp_path / "photo.jpg", split_photo(400, 300))
+    np.save(tmp_path / "dot.npy", np.ones((1, 1), np.float32))
+    with pytest.raises(ImageError, match='"dot.npy" is only 1x1 pixels'):
+        DepthRequest(str(photo), depth_path=str(tmp_path / "dot.npy")).run()
+
+
+def test_a_constant_depth_file_gives_a_constant_map(tmp_path):
+    photo = save_jpeg(tmp_path / "photo.jpg", split_photo(400, 300))
+    np.save(tmp_path / "flat.npy", np.full((30, 40), 0.25, np.float32))
+    result = DepthRequest(str(photo), depth_path=str(tmp_path / "flat.npy")).run()
+    assert result.depth.shape == (300, 400)
+    np.testing.assert_allclose(result.depth, 0.25, atol=1e-6)
