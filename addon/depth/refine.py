@@ -20,7 +20,9 @@ solve, and only does per-pixel work in a narrow band:
 3. The two sides of each edge pixel, also at low resolution: their depths are the nearest (max) and
    farthest (min) inverse depth of its 3x3 neighbourhood, or of the 5x5 one where the 3x3 extreme is not at
    that side yet (a blur wider than a pixel); 3x3 first, because on a slanted surface the 5x5 extreme is two
-   pixels' slope away. A first guess of their colours is the photo's mean colour (box-reduced to the map's
+   pixels' slope away. A low-resolution pixel within 5 % of the nearby jump from a side keeps its own value
+   as that side's depth, so that a slanted surface stays continuous up to the edge (no terrace where the
+   band starts). A first guess of their colours is the photo's mean colour (box-reduced to the map's
    size) over the neighbours whose depth lies within the top / bottom quarter of the span.
 4. Snapping at the photo's resolution, on the band of pixels whose low-resolution pixel is an edge pixel
    (a small fraction of the photo; all per-pixel work happens there, on gathered arrays): every band pixel
@@ -65,6 +67,7 @@ MIN_NON_AFFINE = 0.12
 # distance under the default Near/Far (1/10: inverse 0.1 + 0.9 d, i.e. proportional to d + 0.11).
 INVERSE_OFFSET = 0.11
 SIDE_MARGIN = 0.05  # a 3x3 extreme this close (of the span) to the 5x5 one is at the same side
+OWN_SIDE_MARGIN = 0.05  # a low-resolution pixel this close (of the span) to a side's extreme lies at that side
 SIDE_QUARTER = 0.25  # neighbours within this fraction of the span from an extreme belong to that side
 # Log-odds for the near side from the bilinear depth's position between the sides (x (2 t - 1), t in 0..1),
 # against the colour evidence, clipped to COLOUR_CONFIDENCE: colour decides in the middle of a ramp, where a
@@ -154,7 +157,8 @@ def _windows(values: np.ndarray, extrapolate: bool = False, radius: int = RADIUS
 
 
 def _edge_pixels(inverse: np.ndarray, offset: float):
-    """Low-resolution edge mask plus each pixel's neighbourhood max and min (see the module docstring)."""
+    """Low-resolution edge mask (grown by a pixel) and each pixel's neighbourhood max and min (see the module
+    docstring)."""
     nearest = inverse.copy()
     farthest = inverse.copy()
     total = np.zeros_like(inverse)
@@ -187,16 +191,26 @@ def _edge_pixels(inverse: np.ndarray, offset: float):
 
 
 def _side_depths(inverse, nearest, farthest):
-    """(h x w, h x w) the depth of the near and of the far side of each low-resolution pixel: the extremes of
-    its 3x3 neighbourhood where they lie at their side (a slanted surface's extreme over 5x5 is two pixels'
-    slope away), else those of the 5x5 one (a blur wider than a pixel)."""
+    """(h x w, h x w) the depth of the near and of the far side at each low-resolution pixel, to be sampled
+    bilinearly: a pixel that lies at a side keeps its own value there, so that a slanted surface stays
+    continuous up to the edge (no terrace where snapping starts); elsewhere the side's extreme over the 3x3
+    neighbourhood where it lies at that side, else over the 5x5 one (a blur wider than a pixel). The 3x3 one
+    first, since a slanted surface's extreme over 5x5 is two pixels' slope away."""
     close_nearest, close_farthest = inverse.copy(), inverse.copy()
     for _, _, shifted in _windows(inverse, radius=1):
         np.maximum(close_nearest, shifted, out=close_nearest)
         np.minimum(close_farthest, shifted, out=close_farthest)
-    margin = SIDE_MARGIN * (nearest - farthest)
-    return (np.where(close_nearest >= nearest - margin, close_nearest, nearest),
-            np.where(close_farthest <= farthest + margin, close_farthest, farthest))
+    # Margins relative to the jump of the edge nearby: the band's outer pixels see only part of it.
+    local_span = nearest - farthest
+    span = local_span.copy()
+    for _, _, shifted in _windows(local_span, radius=1):
+        np.maximum(span, shifted, out=span)
+    margin = SIDE_MARGIN * span
+    near_side = np.where(close_nearest >= nearest - margin, close_nearest, nearest)
+    far_side = np.where(close_farthest <= farthest + margin, close_farthest, farthest)
+    at_side = OWN_SIDE_MARGIN * span
+    return (np.where(inverse >= near_side - at_side, inverse, near_side),
+            np.where(inverse <= far_side + at_side, inverse, far_side))
 
 
 def _gathered_windows(values: np.ndarray, cell_rows: np.ndarray, cell_columns: np.ndarray):
