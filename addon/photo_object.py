@@ -128,7 +128,8 @@ def replace_depth(obj, depth: DepthResult):
 
 
 def photo_settings(obj):
-    """The provenance property group of a photo object (photo path, model id, depth kind, provider)."""
+    """The provenance property group of a photo object (photo path, model id, depth kind, provider, whether
+    the edges were refined)."""
     return obj.monocular_photo
 
 
@@ -218,6 +219,7 @@ def _record_provenance(obj, depth: DepthResult):
     properties.model_id = depth.model_id
     properties.depth_kind = depth.kind
     properties.provider = depth.provider
+    properties.refined_edges = depth.refined
 
 
 def _load_photo_image(photo_path: Path, pack: bool):

@@ -5,7 +5,7 @@ photo object's Geometry Nodes modifier, so that the modifier panel, the N-panel 
 """
 
 import bpy
-from bpy.props import EnumProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 DEPTH_KIND_ITEMS = (
     ("INVERSE", "Relative Inverse Depth", "Disparity-like values, near is large (what MiDaS outputs)"),
@@ -34,6 +34,10 @@ class MonocularPhotoProperties(bpy.types.PropertyGroup):
     provider: StringProperty(
         name="Provider",
         description="onnxruntime execution provider that ran the model (empty when no model ran)",
+    )
+    refined_edges: BoolProperty(
+        name="Refined Edges",
+        description="The depth map was upsampled so that its depth edges follow the photo's edges",
     )
 
 

@@ -1,13 +1,14 @@
 """Batch depth estimation without Blender: one depth map per photo.
 
     python tools/depth_solve.py SRC... --out DIR [--model ID | --model-file PATH] [--format png16|exr|npy]
-                                [--overwrite] [--device AUTO|CPU|CUDA] [--models-dir DIR] [--jobs N]
+                                [--overwrite] [--device AUTO|CPU|CUDA] [--models-dir DIR] [--jobs N] [--no-refine]
 
 SRC are image files or folders (searched non-recursively for images). Each photo `NAME.ext` gives
 `DIR/NAME.png|.exr|.npy`; an output that would land on one of the input photos is refused, even with --overwrite.
 png16 stores relative inverse depth normalised to 0..65535 (near = bright); exr and npy store it as float.
 An existing output is never replaced unless --overwrite is given, and files are written under a temporary
-name then renamed, so an interrupted run leaves no partial file.
+name then renamed, so an interrupted run leaves no partial file. Maps are written at the working resolution with
+their edges refined onto the photo's, as the add operator builds them; --no-refine upsamples them bilinearly.
 
 Decoding, inference and writing overlap on a thread pool: while the network runs, other workers decode and
 pre-process the next photos and upsample and write finished ones. On a CPU, two inferences run at once with
@@ -188,6 +189,8 @@ def main(argv=None) -> int:
                         help="extra folder holding registry model files (repeatable)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="photos inferred at once (default: 2 on a CPU with 2+ cores, else 1)")
+    parser.add_argument("--no-refine", dest="refine_edges", action="store_false",
+                        help="upsample the network's map bilinearly instead of onto the photo's edges")
     args = parser.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -197,7 +200,8 @@ def main(argv=None) -> int:
         parser.error(f"no images found in {', '.join(args.sources)}")
     try:
         network_slots, threads, decode_ahead = parallelism(args.device, args.jobs)
-        estimator = DepthEstimator(args.model, args.model_file, args.device, args.models_dir, threads)
+        estimator = DepthEstimator(args.model, args.model_file, args.device, args.models_dir, threads,
+                                   refine_edges=args.refine_edges)
     except DepthError as exc:
         print(f"error: {exc}", file=sys.stderr)  # the arguments were well-formed: no usage text, just why
         return 2

@@ -11,6 +11,7 @@ Conventions, applied everywhere a photo is read:
 - Photos above MAX_PHOTO_PIXELS or with a side under MIN_PHOTO_SIDE are refused before any decoding.
 """
 
+import math
 import struct
 import warnings
 import zlib
@@ -25,6 +26,8 @@ from .errors import ImageError
 # 170 MP: above every camera sensor sold (the largest are ~151 MP), below Pillow's own hard limit (179 MP),
 # and refuses decompression bombs whose decoded pixels alone would need gigabytes.
 MAX_PHOTO_PIXELS = 170_000_000
+# A JPEG decoded for a given longer side may come out this much smaller (see `decode_photo`).
+DRAFT_SLACK = 0.9
 # Below this a depth map is meaningless (and a 1x1 image makes every depth value equal).
 MIN_PHOTO_SIDE = 8
 BOMB_REASON = (
@@ -243,12 +246,15 @@ def _resize_to_fit(pixels: np.ndarray, max_size: int | None) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
 
 
-def decode_photo(path, min_size: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
+def decode_photo(path, min_size: int | None = None,
+                 longer_side: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
     """The photo's EXIF-oriented HxWx3 uint8 pixels and its PhotoInfo, in one pass over the file.
 
     With `min_size`, a JPEG is decoded at a reduced scale (Pillow's `draft`: the decoder skips detail by
     powers of two, several times faster than a full decode of a 12 MP photo) that keeps both sides at least
-    `min_size` pixels, or at full size when it is smaller.
+    `min_size` pixels, or at full size when it is smaller. With `longer_side` instead, the reduced scale keeps
+    the longer side at least DRAFT_SLACK times that (a slight upscale afterwards costs less than decoding at
+    twice the size).
     """
     path = Path(path)
     if is_exr(path):
@@ -258,6 +264,9 @@ def decode_photo(path, min_size: int | None = None) -> tuple[np.ndarray, PhotoIn
         stored_size = image.size  # before `draft` scales it down
         if min_size is not None and image.format == "JPEG":
             image.draft("RGB", (min_size, min_size))
+        elif longer_side is not None and image.format == "JPEG":
+            scale = min(1.0, DRAFT_SLACK * longer_side / max(image.size))
+            image.draft("RGB", (math.ceil(image.size[0] * scale), math.ceil(image.size[1] * scale)))
         _decode(path, image)
         info = _info_from_image(image, stored_size)
         try:

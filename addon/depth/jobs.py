@@ -11,10 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .depth_files import read_depth_map
-from .engine import estimate_depth
-from .errors import ImageError
-from .images import quoted_name, read_photo_info, verify_photo
+from .engine import depth_file_result, estimate_depth
+from .images import read_photo_info, verify_photo
 from .result import DepthResult
 
 
@@ -27,6 +25,7 @@ class DepthRequest:
     model_path: str = ""  # a user's .onnx file instead of `model`
     device: str = "AUTO"
     search_dirs: tuple[Path, ...] = ()
+    refine_edges: bool = True  # put the map's discontinuities on the photo's edges (see depth/refine.py)
     # HxWx3 pixels standing in for a photo file that is gone but still packed in the .blend (re-estimating);
     # `photo_path` then only names the photo, and requests compare equal by that name.
     photo_pixels: np.ndarray | None = field(default=None, compare=False)
@@ -38,17 +37,7 @@ class DepthRequest:
                 # No model will decode the photo, so decode it here: a photo is accepted only once all its
                 # pixels decoded without error, or a truncated file would give a half-grey object.
                 info = verify_photo(self.photo_path)
-                depth, warning = read_depth_map(self.depth_path, kind=self.depth_kind)
-                check_same_aspect(self.depth_path, depth.shape, self.photo_path, info.size)
-                return DepthResult(
-                    depth=depth,
-                    kind=self.depth_kind,
-                    model_id="file",
-                    photo_size=info.size,
-                    focal_length_35mm=info.focal_length_35mm,
-                    exif_orientation=info.exif_orientation,
-                    warning=warning,
-                )
+                return depth_file_result(self.photo_path, self.depth_path, self.depth_kind, info, self.refine_edges)
             # Reads only the header: a missing or broken photo is reported before the model is loaded.
             read_photo_info(self.photo_path)
         return estimate_depth(
@@ -59,19 +48,7 @@ class DepthRequest:
             search_dirs=self.search_dirs,
             progress=progress,
             cancel=cancel,
-        )
-
-
-def check_same_aspect(depth_path, depth_shape, photo_path, photo_size) -> None:
-    """Refuse a depth map whose aspect ratio differs from the photo's by more than rounding to whole pixels:
-    the mesh would be silently squashed."""
-    height, width = depth_shape
-    photo_width, photo_height = photo_size
-    height_mismatch = abs(height - width * photo_height / photo_width)
-    if height_mismatch > 1.0 and abs(width - height * photo_width / photo_height) > 1.0:
-        raise ImageError(
-            f"{quoted_name(Path(depth_path))} is {width}x{height} pixels, which is not the aspect ratio of the photo "
-            f"{quoted_name(Path(photo_path))} ({photo_width}x{photo_height}); the object would be distorted."
+            refine_edges=self.refine_edges,
         )
 
 

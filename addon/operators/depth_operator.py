@@ -1,7 +1,7 @@
 """Mix-in for operators that need a depth map: synchronous from scripts, a worker thread in the UI."""
 
 import bpy
-from bpy.props import EnumProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from ..depth import CancelledError, DepthError
 from ..preferences import get_preferences, model_enum_items, model_search_dirs
@@ -33,6 +33,12 @@ class DepthOperatorMixin:
         description="A depth model file (.onnx) to run instead of the chosen model",
         subtype='FILE_PATH',
     )
+    refine_edges: BoolProperty(
+        name="Refine Edges",
+        description="Upsample a depth map coarser than the photo (every model's, a small depth file) so that "
+        "its depth edges follow the photo's edges, leaving no in-between depths along silhouettes",
+        default=True,
+    )
 
     _job = None
     _timer = None
@@ -60,6 +66,7 @@ class DepthOperatorMixin:
             model_path=bpy.path.abspath(self.model_filepath) if self.model_filepath else "",
             device=prefs.device,
             search_dirs=model_search_dirs(prefs),
+            refine_edges=self.refine_edges,
             **fields,
         )
 

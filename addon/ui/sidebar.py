@@ -67,6 +67,7 @@ class VIEW3D_PT_monocular_photo(Panel):
             col.prop(provenance, "depth_kind")
             if provenance.provider:
                 col.prop(provenance, "provider")
+            col.prop(provenance, "refined_edges")
             body.operator_menu_enum(
                 OBJECT_OT_monocular_photo_reestimate.bl_idname, "model", text="Re-estimate Depth", icon='FILE_REFRESH'
             )

@@ -35,6 +35,7 @@ class Entry:
     error: str | None  # regex the error must match; None: a legitimate input
     note: str = ""  # what it stands for (a bug report, a kind of file people have)
     kind: str = "INVERSE"  # depth files only: what the map holds
+    warning: str | None = None  # legitimate inputs: regex the one-sentence warning must match (None: no warning)
 
 
 def photo_pixels(width: int = PHOTO_SIZE[0], height: int = PHOTO_SIZE[1]) -> np.ndarray:
@@ -222,7 +223,7 @@ DEPTHS = [
     Entry("metric_few_holes.npy", _npy(lambda: _with(_ramp(), 0.05, np.nan)), None, "holes filled as far",
           kind="DEPTH"),
     Entry("flat_inverse.npy", _npy(lambda: np.full(DEPTH_SIZE[::-1], 0.5, np.float32)), None,
-          "a flat object, with a warning"),
+          "a flat object, with a warning", warning="flat"),
     Entry("metric_negative.npy", _npy(lambda: -_ramp()), r"100 % of its pixels are negative",
           "issue 18: put the mesh behind the camera", kind="DEPTH"),
     Entry("metric_mostly_negative.exr", _exr(lambda: _with(_ramp(), 0.93, -1.0)), r"93 % of its pixels are negative",
@@ -238,8 +239,9 @@ DEPTHS = [
     Entry("bool.npy", _npy(lambda: _ramp() > 3), "bool"),
     Entry("object.npy", _npy(lambda: np.array([{"depth": 1}], dtype=object)), "not a readable .npy"),
     Entry("rgb_planes.npy", _npy(lambda: np.stack([_ramp()] * 3, axis=2)), "not an HxW depth map"),
-    Entry("wrong_aspect.npy", _npy(lambda: _ramp(size=(DEPTH_SIZE[0], DEPTH_SIZE[0]))), "aspect ratio",
-          "issue 18: built a squashed mesh", kind="DEPTH"),
+    Entry("wrong_aspect.npy", _npy(lambda: _ramp(size=(DEPTH_SIZE[0], DEPTH_SIZE[0]))), None,
+          "issue 18: built a squashed mesh; resampled to the photo's shape (issue 15)", kind="DEPTH",
+          warning="not the photo's aspect .* resampled to the photo's shape"),
     Entry("truncated.png", _truncated(_png16(lambda: _ramp(0.0, 1.0)), 0.5), "corrupt or truncated"),
     Entry("empty.exr", _bytes(b""), "is empty"),
 ]
