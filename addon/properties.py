@@ -5,7 +5,7 @@ photo object's Geometry Nodes modifier, so that the modifier panel, the N-panel 
 """
 
 import bpy
-from bpy.props import EnumProperty, StringProperty
+from bpy.props import EnumProperty, PointerProperty, StringProperty
 
 DEPTH_KIND_ITEMS = (
     ("INVERSE", "Relative Inverse Depth", "Disparity-like values, near is large (what MiDaS outputs)"),
@@ -34,6 +34,11 @@ class MonocularPhotoProperties(bpy.types.PropertyGroup):
     provider: StringProperty(
         name="Provider",
         description="onnxruntime execution provider that ran the model (empty when no model ran)",
+    )
+    camera: PointerProperty(
+        name="Camera",
+        description="The camera that reproduces the photo, which camera moves animate",
+        type=bpy.types.Object,  # no poll: a PointerProperty poll crashes Blender 4.2 at exit
     )
 
 
