@@ -8,7 +8,7 @@ unregistered in reverse, so register()/unregister() can run any number of times 
 import bpy
 
 from . import preferences, properties, video_cli
-from .operators import add_photo, camera_move, reestimate
+from .operators import add_photo, camera_move, reestimate, render_video
 from .ui import asset_library, menus, sidebar
 
 CLI_COMMAND = "monocular_photo"  # blender --command monocular_photo video ...
@@ -20,7 +20,9 @@ classes = (
     add_photo.MESH_OT_monocular_photo_add,
     reestimate.OBJECT_OT_monocular_photo_reestimate,
     *camera_move.classes,
+    *render_video.classes,
     sidebar.VIEW3D_PT_monocular_photo,
+    sidebar.VIEW3D_PT_monocular_photo_camera_move,
 )
 
 

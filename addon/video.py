@@ -89,26 +89,44 @@ def configure_mp4(scene, filepath):
     scene.render.filepath = str(filepath)
 
 
+def partial_path(target: Path) -> Path:
+    """The temporary name a clip is rendered under, beside `target`, so a failed render never leaves `target`."""
+    return target.with_name(f".{target.stem}.{os.getpid()}.partial.mp4")
+
+
+def check_target(target: Path, overwrite: bool) -> None:
+    if target.exists() and not overwrite:
+        raise FileExistsError(f'"{target}" already exists (use --overwrite to replace it).')
+    if not os.access(target.parent, os.W_OK):
+        raise PermissionError(f'The output folder "{target.parent}" is not writable.')
+
+
+def finish_partial(partial: Path, target: Path, overwrite: bool) -> Path:
+    """Give the rendered `partial` its final name `target` (the temporary file is removed in any case)."""
+    try:
+        if not partial.is_file():
+            raise RuntimeError(f'Blender wrote no video for "{target.name}".')
+        if target.exists() and not overwrite:  # written by someone else meanwhile
+            raise FileExistsError(f'"{target}" already exists (use --overwrite to replace it).')
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
 def render_mp4(scene, target: Path, overwrite: bool = False) -> Path:
     """Render the scene's frame range to the MP4 `target`, written under a temporary name and renamed at the end.
 
     Nothing is ever left under `target` half-written; an existing `target` is replaced only with `overwrite`.
     """
     target = Path(target)
-    if target.exists() and not overwrite:
-        raise FileExistsError(f'"{target}" already exists (use --overwrite to replace it).')
-    if not os.access(target.parent, os.W_OK):
-        raise PermissionError(f'The output folder "{target.parent}" is not writable.')
-    partial = target.with_name(f".{target.stem}.{os.getpid()}.partial.mp4")
+    check_target(target, overwrite)
+    partial = partial_path(target)
     configure_mp4(scene, partial)
     try:
         with bpy.context.temp_override(scene=scene):
             bpy.ops.render.render(animation=True, scene=scene.name)
-        if not partial.is_file():
-            raise RuntimeError(f'Blender wrote no video for "{target.name}".')
-        if target.exists() and not overwrite:  # someone else wrote it meanwhile
-            raise FileExistsError(f'"{target}" already exists (use --overwrite to replace it).')
-        os.replace(partial, target)
-    finally:
+    except BaseException:
         partial.unlink(missing_ok=True)
-    return target
+        raise
+    return finish_partial(partial, target, overwrite)

@@ -5,16 +5,7 @@ from bpy.types import Operator
 
 from ..camera_moves import key_camera_move
 from ..photo_object import is_photo_object
-
-PRESET_ITEMS = (
-    ('ZOOM_IN', "Zoom In", "Push toward the subject"),
-    ('ZOOM_OUT', "Zoom Out", "Pull back from the subject"),
-    ('DOLLY_ZOOM', "Dolly Zoom", "Push in while widening the lens, so the subject keeps its size (vertigo)"),
-    ('HORIZONTAL', "Horizontal", "Sway left and right (loops)"),
-    ('VERTICAL', "Vertical", "Sway up and down (loops)"),
-    ('CIRCLE', "Circle", "Move on a small circle facing the scene (loops)"),
-    ('ORBIT', "Orbit", "Swing along an arc around the subject and back (loops)"),
-)
+from ..properties import CAMERA_MOVE_ITEMS
 
 
 class OBJECT_OT_monocular_photo_camera_move(Operator):
@@ -24,7 +15,7 @@ class OBJECT_OT_monocular_photo_camera_move(Operator):
     bl_label = "Camera Move"
     bl_options = {'REGISTER', 'UNDO'}
 
-    preset: EnumProperty(name="Preset", description="The kind of move", items=PRESET_ITEMS, default='ZOOM_IN')
+    preset: EnumProperty(name="Preset", description="The kind of move", items=CAMERA_MOVE_ITEMS, default='ZOOM_IN')
     intensity: FloatProperty(
         name="Intensity",
         description="Size of the move: 1 shifts the nearest point of the photo by about 4 % of the frame",
