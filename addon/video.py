@@ -14,7 +14,7 @@ from .depth.camera_paths import fill_extent
 from .photo_object import photo_size
 
 VIDEO_LONGER_SIDE = 1080
-VIDEO_SAMPLES = 16  # enough antialiasing for a photo's texture; more changes nothing visible
+VIDEO_SAMPLES = 8  # antialiasing for the texture and depth edges: 16 renders the same photo (45 dB either way)
 VIDEO_FILTER_WIDTH = 1.0  # px: narrower than Cycles' default 1.5, so the photo stays sharp
 
 
