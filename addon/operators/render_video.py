@@ -17,7 +17,7 @@ class OBJECT_OT_monocular_photo_render_video(ExportHelper, Operator):
 
     bl_idname = "object.monocular_photo_render_video"
     bl_label = "Render Video"
-    bl_options = {'REGISTER'}
+    bl_options = {'REGISTER', 'UNDO'}  # it changes the scene's render settings
 
     filename_ext = ".mp4"
     filter_glob: StringProperty(default="*.mp4", options={'HIDDEN'})
