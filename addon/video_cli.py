@@ -6,6 +6,7 @@ render farm can run one task per photo.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -80,6 +81,8 @@ def check_arguments(args) -> None:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f'Cannot create the output folder "{args.out}": {exc.strerror or exc}.') from None
+    if not os.access(args.out, os.W_OK):
+        raise UsageError(f'The output folder "{args.out}" is not writable.')
 
 
 def collect_inputs(sources) -> list[Path]:

@@ -160,3 +160,22 @@ def test_default_video_size_keeps_the_aspect_with_even_sides():
     assert default_video_size(4000, 3000) == (1080, 810)
     assert default_video_size(3000, 4000) == (810, 1080)
     assert default_video_size(1001, 333) == (1080, 360)
+
+
+def test_command_handler_renders_in_a_scene_of_its_own(factory_scene, photos, tmp_path):
+    """What `blender --command monocular_photo video ...` runs: the artist's scene and data are left as they were."""
+    from addon.video_cli import command_handler
+
+    photo_dir, depth_dir = photos
+    bpy.ops.mesh.primitive_cube_add()
+    scene = bpy.context.scene
+    objects_before = sorted(obj.name for obj in bpy.data.objects)
+    scenes_before = len(bpy.data.scenes)
+
+    assert command_handler(["video", str(photo_dir / "first.png"), "--out", str(tmp_path / "clips"),
+                            "--depth-dir", str(depth_dir), *CLIP]) == 0
+
+    assert (tmp_path / "clips" / "first.mp4").is_file()
+    assert bpy.context.scene == scene and len(bpy.data.scenes) == scenes_before
+    assert sorted(obj.name for obj in bpy.data.objects) == objects_before
+    assert command_handler([]) == 2 and command_handler(["audio"]) == 2
