@@ -35,7 +35,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.fixture
 def photos(tmp_path):
-    """Two photos and their metric depth maps (a plane 3 units away) in a depth folder, named as depth_solve names them."""
+    """Two photos and their metric depth maps (a plane 3 units away), named as tools/depth_solve.py names them."""
     photo_dir, depth_dir = tmp_path / "photos", tmp_path / "depth"
     photo_dir.mkdir()
     depth_dir.mkdir()
