@@ -106,11 +106,11 @@ def depth_map_for(photo: Path, depth_dir: Path) -> Path:
     raise FileNotFoundError(f'no depth map for "{photo.name}" in "{depth_dir}" (looked for {names}).')
 
 
-def _use_scene(scene) -> None:
+def _show_scene(scene) -> None:
+    """Make `scene` the window's (when Blender has one), so that what runs in it sees it as the scene."""
     window = bpy.context.window or next(iter(bpy.context.window_manager.windows), None)
-    if window is None:
-        raise RuntimeError("Blender has no window to hold the scene (run with a startup file).")
-    window.scene = scene
+    if window is not None:
+        window.scene = scene
 
 
 def make_clip(photo: Path, target: Path, args) -> Path:
@@ -121,36 +121,43 @@ def make_clip(photo: Path, target: Path, args) -> Path:
         raise FileExistsError(f'"{target}" already exists (use --overwrite to replace it).')
     previous = bpy.context.scene
     scene = bpy.data.scenes.new(f"{photo.stem} video")
-    _use_scene(scene)
+    _show_scene(scene)
     try:
-        options = {"filepath": str(photo), "add_camera": True}
-        if args.depth_dir is not None:
-            options.update(depth_filepath=str(depth_map_for(photo, args.depth_dir)), depth_kind=args.depth_kind)
-        elif args.model_file is not None:
-            options["model_filepath"] = str(args.model_file)
-        elif args.model is not None:
-            options["model"] = args.model
-        if args.focal_length is not None:
-            options["focal_length"] = args.focal_length
-        bpy.ops.mesh.monocular_photo_add(**options)
-        obj = bpy.context.active_object
-        camera = key_camera_move(bpy.context, obj, PRESET_CHOICES[args.preset], args.intensity, args.seconds,
-                                 args.fps, set_frame_range=True)
-        scene.camera = camera
-        size = args.size or default_video_size(*photo_size(obj))
-        configure_render(scene, size, args.fps)
-        frame_camera(camera, obj, size, fit=args.fit)
-        return render_mp4(scene, target, overwrite=args.overwrite)
+        # Also through the context: `blender -b --command` may run with no window, hence no screen members.
+        with bpy.context.temp_override(scene=scene, view_layer=scene.view_layers[0], selected_objects=[]):
+            return _build_and_render(photo, target, scene, args)
     finally:
-        _use_scene(previous)
+        _show_scene(previous)
         _remove_scene(scene)
 
 
+def _build_and_render(photo: Path, target: Path, scene, args) -> Path:
+    options = {"filepath": str(photo), "add_camera": True}
+    if args.depth_dir is not None:
+        options.update(depth_filepath=str(depth_map_for(photo, args.depth_dir)), depth_kind=args.depth_kind)
+    elif args.model_file is not None:
+        options["model_filepath"] = str(args.model_file)
+    elif args.model is not None:
+        options["model"] = args.model
+    if args.focal_length is not None:
+        options["focal_length"] = args.focal_length
+    bpy.ops.mesh.monocular_photo_add(**options)
+    obj = scene.view_layers[0].objects.active
+    camera = key_camera_move(bpy.context, obj, PRESET_CHOICES[args.preset], args.intensity, args.seconds, args.fps,
+                             set_frame_range=True)
+    scene.camera = camera
+    size = args.size or default_video_size(*photo_size(obj))
+    configure_render(scene, size, args.fps)
+    frame_camera(camera, obj, size, fit=args.fit)
+    return render_mp4(scene, target, overwrite=args.overwrite)
+
+
 def _remove_scene(scene) -> None:
-    """Remove the scene, its objects and the data only they used."""
-    for obj in list(scene.objects):
-        bpy.data.objects.remove(obj)
-    bpy.data.scenes.remove(scene)
+    """Remove the scene, its objects and the data only they used.
+
+    batch_remove, not scenes.remove: the latter crashes Blender 4.2 when the context has no window.
+    """
+    bpy.data.batch_remove(ids=(*scene.objects, scene))
     bpy.data.orphans_purge(do_local_ids=True, do_linked_ids=False, do_recursive=True)
 
 

@@ -179,3 +179,15 @@ def test_command_handler_renders_in_a_scene_of_its_own(factory_scene, photos, tm
     assert bpy.context.scene == scene and len(bpy.data.scenes) == scenes_before
     assert sorted(obj.name for obj in bpy.data.objects) == objects_before
     assert command_handler([]) == 2 and command_handler(["audio"]) == 2
+
+
+def test_command_handler_runs_without_a_window(factory_scene, photos, tmp_path):
+    """`blender -b --command` may give the handler no window (so no screen context): it still works."""
+    from addon.video_cli import command_handler
+
+    photo_dir, depth_dir = photos
+    with bpy.context.temp_override(window=None):
+        status = command_handler(["video", str(photo_dir / "first.png"), "--out", str(tmp_path / "clips"),
+                                  "--depth-dir", str(depth_dir), *CLIP])
+    assert status == 0 and (tmp_path / "clips" / "first.mp4").is_file()
+    assert len(bpy.data.scenes) == 1 and not bpy.data.objects
