@@ -189,6 +189,9 @@ def main(argv, prog: str = "photo_to_video") -> int:
         print(f"[{number}/{len(inputs)}] {photo.name} -> {target}", file=sys.stderr, flush=True)
         try:
             make_clip(photo, target, args)
+        except KeyboardInterrupt:
+            print("interrupted: finished clips are kept, none is left half-written", file=sys.stderr)
+            return 130
         except Exception as exc:  # one bad photo, whatever the cause, must not stop the batch
             print(f"failed: {_reason(photo, exc)}", file=sys.stderr, flush=True)
             failures += 1

@@ -6,6 +6,8 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
+import addon  # noqa: E402
+from addon import registration  # noqa: E402
 from addon.ui import sidebar  # noqa: E402
 
 pytestmark = pytest.mark.blender
@@ -49,3 +51,12 @@ def test_render_video_writes_the_clip_under_its_final_name_only(photo_object, tm
 def test_render_video_into_a_missing_folder_says_so(photo_object, tmp_path):
     with pytest.raises(RuntimeError, match="does not exist"):
         bpy.ops.object.monocular_photo_render_video('EXEC_DEFAULT', filepath=str(tmp_path / "no" / "clip.mp4"))
+
+
+def test_command_line_is_registered_with_the_extension():
+    addon.register()
+    try:
+        assert registration._cli_command is not None  # `blender --command monocular_photo ...`
+    finally:
+        addon.unregister()
+    assert registration._cli_command is None
