@@ -66,9 +66,7 @@ MIN_NON_AFFINE = 0.12
 # Relative inverse depth 0 is the far plane, not infinity: this offset makes the jump relative to the
 # distance under the default Near/Far (1/10: inverse 0.1 + 0.9 d, i.e. proportional to d + 0.11).
 INVERSE_OFFSET = 0.11
-SIDE_MARGIN = 0.05  # a 3x3 extreme this close (of the span) to the 5x5 one is at the same side
-OWN_SIDE_MARGIN = 0.05  # a low-resolution pixel this close (of the span) to a side's extreme lies at that side
-SIDE_QUARTER = 0.25  # neighbours within this fraction of the span from an extreme belong to that side
+SIDE_SIGMA = 0.7  # low-resolution pixels: how fast the weight of a side's members falls off with distance
 # Log-odds for the near side from the bilinear depth's position between the sides (x (2 t - 1), t in 0..1),
 # against the colour evidence, clipped to COLOUR_CONFIDENCE: colour decides in the middle of a ramp, where a
 # network's blur leaves the depth ambiguous, depth at its ends, where textured colour might mislead.
@@ -190,29 +188,6 @@ def _edge_pixels(inverse: np.ndarray, offset: float):
     return grown, nearest, farthest
 
 
-def _side_depths(inverse, nearest, farthest):
-    """(h x w, h x w) the depth of the near and of the far side at each low-resolution pixel, to be sampled
-    bilinearly: a pixel that lies at a side keeps its own value there, so that a slanted surface stays
-    continuous up to the edge (no terrace where snapping starts); elsewhere the side's extreme over the 3x3
-    neighbourhood where it lies at that side, else over the 5x5 one (a blur wider than a pixel). The 3x3 one
-    first, since a slanted surface's extreme over 5x5 is two pixels' slope away."""
-    close_nearest, close_farthest = inverse.copy(), inverse.copy()
-    for _, _, shifted in _windows(inverse, radius=1):
-        np.maximum(close_nearest, shifted, out=close_nearest)
-        np.minimum(close_farthest, shifted, out=close_farthest)
-    # Margins relative to the jump of the edge nearby: the band's outer pixels see only part of it.
-    local_span = nearest - farthest
-    span = local_span.copy()
-    for _, _, shifted in _windows(local_span, radius=1):
-        np.maximum(span, shifted, out=span)
-    margin = SIDE_MARGIN * span
-    near_side = np.where(close_nearest >= nearest - margin, close_nearest, nearest)
-    far_side = np.where(close_farthest <= farthest + margin, close_farthest, farthest)
-    at_side = OWN_SIDE_MARGIN * span
-    return (np.where(inverse >= near_side - at_side, inverse, near_side),
-            np.where(inverse <= far_side + at_side, inverse, far_side))
-
-
 def _gathered_windows(values: np.ndarray, cell_rows: np.ndarray, cell_columns: np.ndarray):
     """Like `_windows` (edges extended), but only at the low-resolution pixels (cell_rows, cell_columns)."""
     pad = [(RADIUS, RADIUS), (RADIUS, RADIUS)] + [(0, 0)] * (values.ndim - 2)
@@ -239,22 +214,60 @@ def _colour_model(colour_sum, square_sum, count):
     return mean, variance
 
 
-def _depth_sides(inverse, nearest, farthest, cell_colour, cell_rows, cell_columns):
-    """First guess of the two sides' mean colours at the low-resolution pixels (cell_rows, cell_columns):
-    the mean over the neighbours whose depth lies within the top / bottom quarter of the span."""
-    span = (nearest - farthest)[cell_rows, cell_columns]
-    near_limit = nearest[cell_rows, cell_columns] - SIDE_QUARTER * span
-    far_limit = farthest[cell_rows, cell_columns] + SIDE_QUARTER * span
-    # Colour and a count of 1 per pixel, summed together.
-    counted = np.concatenate([cell_colour, np.ones(inverse.shape + (1,), np.float32)], axis=2)
-    near_sum = np.zeros((len(cell_rows), 4), np.float32)
-    far_sum = np.zeros_like(near_sum)
-    for depth, values in zip(_gathered_windows(inverse, cell_rows, cell_columns),
-                             _gathered_windows(counted, cell_rows, cell_columns)):
-        near_sum += values * (depth >= near_limit)[:, None]
-        far_sum += values * (depth <= far_limit)[:, None]
-    # Each side holds at least the neighbourhood's own extreme, so the counts are never 0.
-    return near_sum[:, :3] / near_sum[:, 3:], far_sum[:, :3] / far_sum[:, 3:]
+def _side_planes(inverse, nearest, farthest, cell_colour, cell_rows, cell_columns):
+    """At the edge pixels (cell_rows, cell_columns): the inverse depth of the near and of the far side
+    there, each side's mean colour, and whether the pixel itself is pure (see the module docstring).
+
+    The sides split the 5x5 neighbourhood at the middle of its span. A neighbour is a pure member of a side
+    when its whole 3x3 neighbourhood lies there too, so that no pixel whose value averages both sides is a
+    source. A side's depth at the pixel is its own value where the pixel is a pure member, else the mean of
+    its pure members' values each continued to the pixel along its own gradient (in inverse depth), weighted
+    so that the nearest members count most: the floor next to a sphere is the floor's plane, not a constant,
+    and where the side holds two surfaces (the wall and the floor behind a sphere), the nearer one. A side
+    without pure members (a structure thinner than a pixel) takes the mean of all the members of its half."""
+    lowest, highest = inverse.copy(), inverse.copy()
+    for _, _, shifted in _windows(inverse, radius=1):
+        np.minimum(lowest, shifted, out=lowest)
+        np.maximum(highest, shifted, out=highest)
+    along_y, along_x = _gentlest_slopes(inverse)
+    middle = ((nearest + farthest) / 2)[cell_rows, cell_columns]
+    values = np.concatenate([np.stack([inverse, lowest, highest, along_x, along_y], axis=2), cell_colour], axis=2)
+    # Sums per kind of membership (pure near, near, pure far, far): weight, weighted value, weighted colour.
+    sums = np.zeros((len(cell_rows), 4, 5), np.float32)
+    offsets = [(dy, dx) for dy in range(-RADIUS, RADIUS + 1) for dx in range(-RADIUS, RADIUS + 1)]
+    for (dy, dx), shifted in zip(offsets, _gathered_windows(values, cell_rows, cell_columns)):
+        value, low, high = shifted[:, 0], shifted[:, 1], shifted[:, 2]
+        continued = value - dx * shifted[:, 3] - dy * shifted[:, 4]
+        # Both sides hold every pixel where the neighbourhood is flat (a pixel the edge mask was grown by).
+        membership = np.stack([low >= middle, value >= middle, high <= middle, value <= middle], axis=1)
+        membership = membership.astype(np.float32) * np.exp(-(dx * dx + dy * dy) / (2.0 * SIDE_SIGMA**2))
+        sums[:, :, 0] += membership
+        sums[:, :, 1] += membership * continued[:, None]
+        sums[:, :, 2:] += membership[:, :, None] * shifted[:, None, 5:]
+    own, own_low, own_high = inverse[cell_rows, cell_columns], lowest[cell_rows, cell_columns], \
+        highest[cell_rows, cell_columns]
+    sides = []
+    for pure, any_member, own_pure in ((0, 1, own_low >= middle), (2, 3, own_high <= middle)):
+        has_pure = sums[:, pure, 0] > 0
+        side = np.where(has_pure[:, None], sums[:, pure], sums[:, any_member])
+        continued = np.clip(side[:, 1] / side[:, 0], inverse.min(), inverse.max())
+        # Without pure members, the side's extreme over the 3x3 neighbourhood (un-mixed later if thin).
+        continued = np.where(has_pure, continued, own_high if pure == 0 else own_low)
+        sides.append((np.where(own_pure, own, continued).astype(np.float32), side[:, 2:] / side[:, :1], own_pure))
+    (near, near_colour, pure_near), (far, far_colour, pure_far) = sides
+    return near, far, (near_colour, far_colour), pure_near | pure_far
+
+
+def _gentlest_slopes(values):
+    """Per pixel, the slope along y and along x as the gentler of the one-sided differences (0 where they
+    disagree in sign): exact on a plane, and a neighbour that mixes in the other side of an edge is ignored."""
+    slopes = []
+    for axis in (0, 1):
+        padded = np.pad(values, [(1, 1) if index == axis else (0, 0) for index in (0, 1)], mode="edge")
+        before = np.diff(padded, axis=axis)
+        ahead, behind = (before[1:], before[:-1]) if axis == 0 else (before[:, 1:], before[:, :-1])
+        slopes.append(np.where(ahead * behind > 0, np.where(np.abs(ahead) < np.abs(behind), ahead, behind), 0.0))
+    return slopes
 
 
 def _labelled_sides(cells, colour, is_near, shape, cell_rows, cell_columns, first_guess):
@@ -278,16 +291,22 @@ def _labelled_sides(cells, colour, is_near, shape, cell_rows, cell_columns, firs
     return models
 
 
+def _stencil(size: int, low_size: int):
+    """Per full-resolution row (or column): the first of the two low-resolution pixels a bilinear resize
+    blends there, and the weight of the second, with the pixel-centre convention of Pillow's resize."""
+    position = np.clip((np.arange(size, dtype=np.float32) + 0.5) * (low_size / size) - 0.5, 0, low_size - 1)
+    first = np.minimum(position.astype(np.int64), max(low_size - 2, 0))
+    return first, position - first
+
+
 def _bilinear_at(values: np.ndarray, rows: np.ndarray, columns: np.ndarray, height: int, width: int):
     """Bilinear samples of low-resolution `values` (h x w) at full-resolution pixels (rows, columns) of an
-    image height x width, with the pixel-centre convention of Pillow's resize."""
+    image height x width, as Pillow's resize gives them."""
     low_height, low_width = values.shape
     # Per row and per column first: the band holds many pixels of each.
-    y = np.clip((np.arange(height, dtype=np.float32) + 0.5) * (low_height / height) - 0.5, 0, low_height - 1)
-    x = np.clip((np.arange(width, dtype=np.float32) + 0.5) * (low_width / width) - 0.5, 0, low_width - 1)
-    y0 = np.minimum(y.astype(np.int64), max(low_height - 2, 0))
-    x0 = np.minimum(x.astype(np.int64), max(low_width - 2, 0))
-    fy, fx = (y - y0)[rows], (x - x0)[columns]
+    y0, fy = _stencil(height, low_height)
+    x0, fx = _stencil(width, low_width)
+    fy, fx = fy[rows], fx[columns]
     top_left = y0[rows] * low_width + x0[columns]
     step_x = (x0 < low_width - 1).astype(np.int64)[columns]
     step_y = np.where(y0 < low_height - 1, low_width, 0)[rows]
@@ -307,12 +326,22 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     cell_rows, cell_columns = np.nonzero(edges)
     cell_colour = np.asarray(Image.fromarray(photo).resize((low_width, low_height), Image.Resampling.BOX),
                              dtype=np.float32)
-    first_guess = _depth_sides(inverse, nearest, farthest, cell_colour, cell_rows, cell_columns)
+    near_cells, far_cells, first_guess, pure = _side_planes(inverse, nearest, farthest, cell_colour,
+                                                            cell_rows, cell_columns)
+    near_side, far_side = inverse.copy(), inverse.copy()
+    near_side[cell_rows, cell_columns], far_side[cell_rows, cell_columns] = near_cells, far_cells
 
-    # The band: full-resolution pixels whose (nearest) low-resolution pixel is an edge pixel.
+    # The band: full-resolution pixels whose bilinear value blends an impure low-resolution pixel (elsewhere
+    # it blends pure pixels of one surface, exact on a plane), and whose nearest one is an edge pixel.
+    impure = np.zeros((low_height + 1, low_width + 1), bool)
+    impure[cell_rows, cell_columns] = ~pure
+    blends_impure = impure[:-1, :-1] | impure[1:, :-1] | impure[:-1, 1:] | impure[1:, 1:]
     low_rows = np.minimum(np.arange(height) * low_height // height, low_height - 1)
     low_columns = np.minimum(np.arange(width) * low_width // width, low_width - 1)
-    pixels = np.flatnonzero(edges[np.ix_(low_rows, low_columns)])
+    pixels = np.flatnonzero(blends_impure[np.ix_(_stencil(height, low_height)[0], _stencil(width, low_width)[0])]
+                            & edges[np.ix_(low_rows, low_columns)])
+    if not len(pixels):
+        return
     rows, columns = np.divmod(pixels, width)
     cells = low_rows[rows] * low_width + low_columns[columns]
     # Where each band pixel's low-resolution pixel is in the list of edge pixels, whose models are computed.
@@ -321,9 +350,8 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     pixel_slot = slot[cells]
     colour = photo.reshape(-1, 3).take(pixels, axis=0).astype(np.float32)
     bilinear = upsampled.ravel().take(pixels)
-    side_depths = _side_depths(inverse, nearest, farthest)
-    near = _bilinear_at(side_depths[0], rows, columns, height, width)
-    far = _bilinear_at(side_depths[1], rows, columns, height, width)
+    near = _bilinear_at(near_side, rows, columns, height, width)
+    far = _bilinear_at(far_side, rows, columns, height, width)
     position = np.clip((bilinear - far) / np.maximum(near - far, 1e-12), 0.0, 1.0)
 
     # First guess: the nearer side mean colour, ties broken by depth. Its means take whole low-resolution
@@ -345,7 +373,7 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     is_near = np.clip(evidence, -COLOUR_CONFIDENCE, COLOUR_CONFIDENCE) + prior > 0.0
     is_near = _without_lone_pixels(is_near, rows, columns, height, width)
 
-    near = _unmixed_near(inverse, nearest, farthest, cells, is_near, near)
+    near = _unmixed_near(inverse, far_side, cells, is_near, near)
     upsampled.ravel()[pixels] = np.where(is_near, near, far)
 
 
@@ -364,7 +392,7 @@ def _without_lone_pixels(is_near, rows, columns, height, width):
     return np.where(agreeing == 0, ~is_near, is_near)
 
 
-def _unmixed_near(inverse, nearest, farthest, cells, is_near, near):
+def _unmixed_near(inverse, far_side, cells, is_near, near):
     """The near side's depth at the band pixels, un-mixed where a thin structure covers only part of a
     low-resolution pixel and no pixel of its neighbourhood shows it whole (see the module docstring)."""
     size = inverse.size
@@ -375,7 +403,7 @@ def _unmixed_near(inverse, nearest, farthest, cells, is_near, near):
     for _, _, shifted in _windows(coverage):
         np.maximum(widest, shifted, out=widest)
     cover = coverage.ravel()[cells]
-    low_far = farthest.ravel()[cells]
+    low_far = far_side.ravel()[cells]
     thin = (cover >= MIN_COVERAGE) & (widest.ravel()[cells] < 1.0 - THIN_MARGIN)
     unmixed = low_far + (inverse.ravel()[cells] - low_far) / np.maximum(cover, MIN_COVERAGE)
     # Only ever nearer than the diluted value; MIN_COVERAGE bounds how far.
