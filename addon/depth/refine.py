@@ -66,11 +66,13 @@ MIN_NON_AFFINE = 0.12
 # Relative inverse depth 0 is the far plane, not infinity: this offset makes the jump relative to the
 # distance under the default Near/Far (1/10: inverse 0.1 + 0.9 d, i.e. proportional to d + 0.11).
 INVERSE_OFFSET = 0.11
+SURFACE_SCALE = 0.1  # of the span: a side's surfaces this far from a pixel's own value count less
 SIDE_SIGMA = 0.7  # low-resolution pixels: how fast the weight of a side's members falls off with distance
 # Log-odds for the near side from the bilinear depth's position between the sides (x (2 t - 1), t in 0..1),
 # against the colour evidence, clipped to COLOUR_CONFIDENCE: colour decides in the middle of a ramp, where a
 # network's blur leaves the depth ambiguous, depth at its ends, where textured colour might mislead.
-DEPTH_PRIOR = 6.0
+DEPTH_PRIOR = 14.0
+THIN_DEPTH_PRIOR = 10
 COLOUR_CONFIDENCE = 8.0
 COLOUR_FLOOR = 3 * 5.0**2  # least colour variance of a side (over the 3 channels): sensor noise, JPEG
 MIN_COVERAGE = 0.2  # least foreground area of a low-resolution pixel for un-mixing its depth
@@ -231,9 +233,12 @@ def _side_planes(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
         np.maximum(highest, shifted, out=highest)
     along_y, along_x = _gentlest_slopes(inverse)
     middle = ((nearest + farthest) / 2)[cell_rows, cell_columns]
+    own = inverse[cell_rows, cell_columns]
+    value_scale = np.maximum(SURFACE_SCALE * (nearest - farthest)[cell_rows, cell_columns], 1e-9)
     values = np.concatenate([np.stack([inverse, lowest, highest, along_x, along_y], axis=2), cell_colour], axis=2)
-    # Sums per kind of membership (pure near, near, pure far, far): weight, weighted value, weighted colour.
-    sums = np.zeros((len(cell_rows), 4, 5), np.float32)
+    # Sums per kind of membership (pure near, near, pure far, far): weight and weighted colour, then weight
+    # and weighted value.
+    sums = np.zeros((len(cell_rows), 4, 6), np.float32)
     offsets = [(dy, dx) for dy in range(-RADIUS, RADIUS + 1) for dx in range(-RADIUS, RADIUS + 1)]
     for (dy, dx), shifted in zip(offsets, _gathered_windows(values, cell_rows, cell_columns)):
         value, low, high = shifted[:, 0], shifted[:, 1], shifted[:, 2]
@@ -242,20 +247,24 @@ def _side_planes(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
         membership = np.stack([low >= middle, value >= middle, high <= middle, value <= middle], axis=1)
         membership = membership.astype(np.float32) * np.exp(-(dx * dx + dy * dy) / (2.0 * SIDE_SIGMA**2))
         sums[:, :, 0] += membership
-        sums[:, :, 1] += membership * continued[:, None]
-        sums[:, :, 2:] += membership[:, :, None] * shifted[:, None, 5:]
-    own, own_low, own_high = inverse[cell_rows, cell_columns], lowest[cell_rows, cell_columns], \
-        highest[cell_rows, cell_columns]
+        sums[:, :, 1:4] += membership[:, :, None] * shifted[:, None, 5:]
+        # Of several surfaces on a side, the one nearest the pixel's own value: a pixel's value is a mean of
+        # the surfaces it covers, so the surface it mixes with the other side lies next to it.
+        membership *= (np.exp(-0.5 * ((continued - own) / value_scale) ** 2) + 1e-6)[:, None]
+        sums[:, :, 4] += membership
+        sums[:, :, 5] += membership * continued[:, None]
+    own_low, own_high = lowest[cell_rows, cell_columns], highest[cell_rows, cell_columns]
     sides = []
     for pure, any_member, own_pure in ((0, 1, own_low >= middle), (2, 3, own_high <= middle)):
         has_pure = sums[:, pure, 0] > 0
         side = np.where(has_pure[:, None], sums[:, pure], sums[:, any_member])
-        continued = np.clip(side[:, 1] / side[:, 0], inverse.min(), inverse.max())
+        continued = np.clip(side[:, 5] / side[:, 4], inverse.min(), inverse.max())
         # Without pure members, the side's extreme over the 3x3 neighbourhood (un-mixed later if thin).
         continued = np.where(has_pure, continued, own_high if pure == 0 else own_low)
-        sides.append((np.where(own_pure, own, continued).astype(np.float32), side[:, 2:] / side[:, :1], own_pure))
-    (near, near_colour, pure_near), (far, far_colour, pure_far) = sides
-    return near, far, (near_colour, far_colour), pure_near | pure_far
+        sides.append((np.where(own_pure, own, continued).astype(np.float32), side[:, 1:4] / side[:, :1], own_pure,
+                      has_pure))
+    (near, near_colour, pure_near, near_seen), (far, far_colour, pure_far, far_seen) = sides
+    return near, far, (near_colour, far_colour), pure_near | pure_far, near_seen & far_seen
 
 
 def _gentlest_slopes(values):
@@ -326,7 +335,7 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     cell_rows, cell_columns = np.nonzero(edges)
     cell_colour = np.asarray(Image.fromarray(photo).resize((low_width, low_height), Image.Resampling.BOX),
                              dtype=np.float32)
-    near_cells, far_cells, first_guess, pure = _side_planes(inverse, nearest, farthest, cell_colour,
+    near_cells, far_cells, first_guess, pure, both_seen = _side_planes(inverse, nearest, farthest, cell_colour,
                                                             cell_rows, cell_columns)
     near_side, far_side = inverse.copy(), inverse.copy()
     near_side[cell_rows, cell_columns], far_side[cell_rows, cell_columns] = near_cells, far_cells
@@ -369,7 +378,7 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     evidence = 1.5 * (_squared_distance(colour, far_mean[pixel_slot]) / far_variance
                       - _squared_distance(colour, near_mean[pixel_slot]) / near_variance
                       - np.log(near_variance / far_variance))
-    prior = DEPTH_PRIOR * (2.0 * position - 1.0)
+    prior = np.where(both_seen[pixel_slot], DEPTH_PRIOR, THIN_DEPTH_PRIOR) * (2.0 * position - 1.0)
     is_near = np.clip(evidence, -COLOUR_CONFIDENCE, COLOUR_CONFIDENCE) + prior > 0.0
     is_near = _without_lone_pixels(is_near, rows, columns, height, width)
 
