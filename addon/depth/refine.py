@@ -380,25 +380,29 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
                       - np.log(near_variance / far_variance))
     prior = np.where(both_seen[pixel_slot], DEPTH_PRIOR, THIN_DEPTH_PRIOR) * (2.0 * position - 1.0)
     is_near = np.clip(evidence, -COLOUR_CONFIDENCE, COLOUR_CONFIDENCE) + prior > 0.0
-    is_near = _without_lone_pixels(is_near, rows, columns, height, width)
+    is_near = _regularised(is_near, rows, columns, height, width)
 
     near = _unmixed_near(inverse, far_side, cells, is_near, near)
     upsampled.ravel()[pixels] = np.where(is_near, near, far)
 
 
-def _without_lone_pixels(is_near, rows, columns, height, width):
-    """Labels with every band pixel that no neighbour of the band shares its side with flipped (a speck of
-    foreground-like colour in a textured background, say); a one-pixel line is kept."""
+def _regularised(is_near, rows, columns, height, width):
+    """Labels with every band pixel flipped that no neighbour of the band shares its side with (a speck of
+    foreground-like colour in a textured background, say), or that at least two more of its band neighbours
+    disagree with than agree (a notch in a silhouette, where colour was ambiguous); a one-pixel line is kept."""
     labels = np.zeros((height + 2) * (width + 2), dtype=np.int8)  # 0: outside the band
     centre = (rows + 1) * (width + 2) + (columns + 1)
     own = np.where(is_near, 1, -1).astype(np.int8)
     labels[centre] = own
     agreeing = np.zeros(len(rows), dtype=np.int8)
+    disagreeing = np.zeros(len(rows), dtype=np.int8)
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
             if dy or dx:
-                agreeing += labels.take(centre + (dy * (width + 2) + dx)) == own
-    return np.where(agreeing == 0, ~is_near, is_near)
+                neighbour = labels.take(centre + (dy * (width + 2) + dx))
+                agreeing += neighbour == own
+                disagreeing += neighbour == -own
+    return np.where((agreeing == 0) | (disagreeing >= agreeing + 2), ~is_near, is_near)
 
 
 def _unmixed_near(inverse, far_side, cells, is_near, near):
