@@ -67,12 +67,13 @@ MIN_NON_AFFINE = 0.12
 # distance under the default Near/Far (1/10: inverse 0.1 + 0.9 d, i.e. proportional to d + 0.11).
 INVERSE_OFFSET = 0.11
 SURFACE_SCALE = 0.1  # of the span: a side's surfaces this far from a pixel's own value count less
+MAX_CURVATURE = 0.1  # of the span: the most second difference of a pure member's neighbourhood
 SIDE_SIGMA = 0.7  # low-resolution pixels: how fast the weight of a side's members falls off with distance
 # Log-odds for the near side from the bilinear depth's position between the sides (x (2 t - 1), t in 0..1),
 # against the colour evidence, clipped to COLOUR_CONFIDENCE: colour decides in the middle of a ramp, where a
 # network's blur leaves the depth ambiguous, depth at its ends, where textured colour might mislead.
 DEPTH_PRIOR = 14.0
-THIN_DEPTH_PRIOR = 10
+THIN_DEPTH_PRIOR = 10.0
 COLOUR_CONFIDENCE = 8.0
 COLOUR_FLOOR = 3 * 5.0**2  # least colour variance of a side (over the 3 channels): sensor noise, JPEG
 MIN_COVERAGE = 0.2  # least foreground area of a low-resolution pixel for un-mixing its depth
@@ -232,35 +233,59 @@ def _side_planes(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
         np.minimum(lowest, shifted, out=lowest)
         np.maximum(highest, shifted, out=highest)
     along_y, along_x = _gentlest_slopes(inverse)
+    # Pure members must also lie where the map is affine: the tail of a ramp blurred wider than a pixel is
+    # above the middle, yet not at its side's depth.
+    extended = np.pad(inverse, 1, mode="reflect", reflect_type="odd")  # a slope stays affine at the border
+    curvature = np.maximum(np.abs(extended[1:-1, 2:] + extended[1:-1, :-2] - 2 * inverse),
+                           np.abs(extended[2:, 1:-1] + extended[:-2, 1:-1] - 2 * inverse))
+    affine = curvature <= MAX_CURVATURE * (nearest - farthest)
+    lowest_any, highest_any = lowest, highest
+    lowest, highest = np.where(affine, lowest, -np.inf), np.where(affine, highest, np.inf)
     middle = ((nearest + farthest) / 2)[cell_rows, cell_columns]
     own = inverse[cell_rows, cell_columns]
     value_scale = np.maximum(SURFACE_SCALE * (nearest - farthest)[cell_rows, cell_columns], 1e-9)
     values = np.concatenate([np.stack([inverse, lowest, highest, along_x, along_y], axis=2), cell_colour], axis=2)
-    # Sums per kind of membership (pure near, near, pure far, far): weight and weighted colour, then weight
-    # and weighted value.
-    sums = np.zeros((len(cell_rows), 4, 6), np.float32)
-    offsets = [(dy, dx) for dy in range(-RADIUS, RADIUS + 1) for dx in range(-RADIUS, RADIUS + 1)]
-    for (dy, dx), shifted in zip(offsets, _gathered_windows(values, cell_rows, cell_columns)):
-        value, low, high = shifted[:, 0], shifted[:, 1], shifted[:, 2]
-        continued = value - dx * shifted[:, 3] - dy * shifted[:, 4]
-        # Both sides hold every pixel where the neighbourhood is flat (a pixel the edge mask was grown by).
-        membership = np.stack([low >= middle, value >= middle, high <= middle, value <= middle], axis=1)
-        membership = membership.astype(np.float32) * np.exp(-(dx * dx + dy * dy) / (2.0 * SIDE_SIGMA**2))
-        sums[:, :, 0] += membership
-        sums[:, :, 1:4] += membership[:, :, None] * shifted[:, None, 5:]
-        # Of several surfaces on a side, the one nearest the pixel's own value: a pixel's value is a mean of
-        # the surfaces it covers, so the surface it mixes with the other side lies next to it.
-        membership *= (np.exp(-0.5 * ((continued - own) / value_scale) ** 2) + 1e-6)[:, None]
-        sums[:, :, 4] += membership
-        sums[:, :, 5] += membership * continued[:, None]
+    # The 5x5 neighbourhood of every edge pixel at once: (edge pixels, 25, channels).
+    padded = np.pad(values, [(RADIUS, RADIUS), (RADIUS, RADIUS), (0, 0)], mode="edge")
+    shifts_y, shifts_x = (shift.ravel() for shift in np.mgrid[-RADIUS:RADIUS + 1, -RADIUS:RADIUS + 1])
+    padded_width = padded.shape[1]
+    index = ((cell_rows + RADIUS) * padded_width + cell_columns + RADIUS)[:, None] + (
+        shifts_y * padded_width + shifts_x)[None, :]
+    window = padded.reshape(-1, values.shape[2])[index]
+    shifts_y, shifts_x = shifts_y.astype(np.float32), shifts_x.astype(np.float32)
+    value, low, high = window[:, :, 0], window[:, :, 1], window[:, :, 2]
+    continued = value - shifts_x * window[:, :, 3] - shifts_y * window[:, :, 4]
+    # Membership (pure near, near, pure far, far); both sides hold every pixel where the neighbourhood is flat
+    # (a pixel the edge mask was grown by).
+    middle_ = middle[:, None]
+    membership = np.stack([low >= middle_, value >= middle_, high <= middle_, value <= middle_], axis=2)
+    membership = membership * np.exp(-(shifts_x**2 + shifts_y**2) / (2.0 * SIDE_SIGMA**2)).astype(np.float32)[
+        None, :, None]
+    colour_weight = membership.sum(axis=1)
+    colour_sum = np.matmul(membership.transpose(0, 2, 1), window[:, :, 5:])
+    # Of several surfaces on a side, the one nearest the pixel's own value: a pixel's value is a mean of the
+    # surfaces it covers, so the surface it mixes with the other side lies next to it.
+    membership *= (np.exp(-0.5 * ((continued - own[:, None]) / value_scale[:, None]) ** 2) + 1e-6)[:, :, None]
+    sums = np.concatenate([colour_weight[:, :, None], colour_sum, membership.sum(axis=1)[:, :, None],
+                           np.matmul(membership.transpose(0, 2, 1), continued[:, :, None])], axis=2)
     own_low, own_high = lowest[cell_rows, cell_columns], highest[cell_rows, cell_columns]
     sides = []
-    for pure, any_member, own_pure in ((0, 1, own_low >= middle), (2, 3, own_high <= middle)):
+    for pure, any_member, own_pure, extreme in ((0, 1, own_low >= middle, np.maximum),
+                                                (2, 3, own_high <= middle, np.minimum)):
         has_pure = sums[:, pure, 0] > 0
         side = np.where(has_pure[:, None], sums[:, pure], sums[:, any_member])
         continued = np.clip(side[:, 5] / side[:, 4], inverse.min(), inverse.max())
-        # Without pure members, the side's extreme over the 3x3 neighbourhood (un-mixed later if thin).
-        continued = np.where(has_pure, continued, own_high if pure == 0 else own_low)
+        # Without pure members: the side's depth at a neighbour that has them (a blur wider than the
+        # neighbourhood), else the side's extreme over the 3x3 neighbourhood (un-mixed later if thin).
+        unseen = -np.inf if pure == 0 else np.inf
+        seen = np.full(inverse.shape, unseen, np.float32)
+        seen[cell_rows, cell_columns] = np.where(has_pure, continued, unseen)
+        beside = seen.copy()
+        for _, _, shifted in _windows(seen, radius=1):
+            extreme(beside, shifted, out=beside)
+        beside = beside[cell_rows, cell_columns]
+        close = (highest_any if pure == 0 else lowest_any)[cell_rows, cell_columns]
+        continued = np.where(has_pure, continued, np.where(np.isfinite(beside), beside, close))
         sides.append((np.where(own_pure, own, continued).astype(np.float32), side[:, 1:4] / side[:, :1], own_pure,
                       has_pure))
     (near, near_colour, pure_near, near_seen), (far, far_colour, pure_far, far_seen) = sides
