@@ -266,8 +266,10 @@ def _side_planes(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
     # Of several surfaces on a side, the one nearest the pixel's own value: a pixel's value is a mean of the
     # surfaces it covers, so the surface it mixes with the other side lies next to it.
     membership *= (np.exp(-0.5 * ((continued - own[:, None]) / value_scale[:, None]) ** 2) + 1e-6)[:, :, None]
+    # Weight and colour (0..3), weight and value (4, 5), slopes along x and y (6, 7).
     sums = np.concatenate([colour_weight[:, :, None], colour_sum, membership.sum(axis=1)[:, :, None],
-                           np.matmul(membership.transpose(0, 2, 1), continued[:, :, None])], axis=2)
+                           np.matmul(membership.transpose(0, 2, 1), np.concatenate(
+                               [continued[:, :, None], window[:, :, 3:5]], axis=2))], axis=2)
     own_low, own_high = lowest[cell_rows, cell_columns], highest[cell_rows, cell_columns]
     sides = []
     for pure, any_member, own_pure, extreme in ((0, 1, own_low >= middle, np.maximum),
@@ -275,14 +277,16 @@ def _side_planes(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
         has_pure = sums[:, pure, 0] > 0
         side = np.where(has_pure[:, None], sums[:, pure], sums[:, any_member])
         continued = np.clip(side[:, 5] / side[:, 4], inverse.min(), inverse.max())
-        # Without pure members: the side's depth at a neighbour that has them (a blur wider than the
-        # neighbourhood), else the side's extreme over the 3x3 neighbourhood (un-mixed later if thin).
+        # Without pure members: the side's depth at a neighbour that has them, continued along the slope of
+        # the side's members there (a blur wider than the neighbourhood), else the side's extreme over the 3x3 neighbourhood (un-mixed later if thin).
         unseen = -np.inf if pure == 0 else np.inf
-        seen = np.full(inverse.shape, unseen, np.float32)
-        seen[cell_rows, cell_columns] = np.where(has_pure, continued, unseen)
-        beside = seen.copy()
-        for _, _, shifted in _windows(seen, radius=1):
-            extreme(beside, shifted, out=beside)
+        seen = np.zeros(inverse.shape + (3,), np.float32)
+        seen[:, :, 0] = unseen
+        seen[cell_rows, cell_columns] = np.where(has_pure[:, None], np.concatenate(
+            [continued[:, None], side[:, 6:8] / side[:, 4:5]], axis=1), [unseen, 0.0, 0.0])
+        beside = seen[:, :, 0].copy()
+        for dy, dx, shifted in _windows(seen, radius=1):
+            extreme(beside, shifted[:, :, 0] - dx * shifted[:, :, 1] - dy * shifted[:, :, 2], out=beside)
         beside = beside[cell_rows, cell_columns]
         close = (highest_any if pure == 0 else lowest_any)[cell_rows, cell_columns]
         continued = np.where(has_pure, continued, np.where(np.isfinite(beside), beside, close))
@@ -408,7 +412,10 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     is_near = _regularised(is_near, rows, columns, height, width)
 
     near = _unmixed_near(inverse, far_side, cells, is_near, near)
-    upsampled.ravel()[pixels] = np.where(is_near, near, far)
+    # Where the sides' surfaces meet without a jump (a crease, as the wall meets the floor), the bilinear
+    # depth is as good and stays smooth.
+    snapped = np.where(is_near, near, far)
+    upsampled.ravel()[pixels] = np.where(near - far > MIN_JUMP * (np.abs(near) + offset), snapped, bilinear)
 
 
 def _regularised(is_near, rows, columns, height, width):
