@@ -17,26 +17,36 @@ solve, and only does per-pixel work in a narrow band:
    (`MIN_NON_AFFINE`). A slope, however steep, is affine and never snaps, so smooth surfaces keep their
    bilinear upsampling: no terraces, and photo texture on them cannot create false edges. The edge pixels
    are then grown by one pixel, since the tails of a ramp blurred wider than the window look affine there.
-3. The two sides of each edge pixel, also at low resolution: their depths are the nearest (max) and
-   farthest (min) inverse depth of its 3x3 neighbourhood, or of the 5x5 one where the 3x3 extreme is not at
-   that side yet (a blur wider than a pixel); 3x3 first, because on a slanted surface the 5x5 extreme is two
-   pixels' slope away. A low-resolution pixel within 5 % of the nearby jump from a side keeps its own value
-   as that side's depth, so that a slanted surface stays continuous up to the edge (no terrace where the
-   band starts). A first guess of their colours is the photo's mean colour (box-reduced to the map's
-   size) over the neighbours whose depth lies within the top / bottom quarter of the span.
-4. Snapping at the photo's resolution, on the band of pixels whose low-resolution pixel is an edge pixel
-   (a small fraction of the photo; all per-pixel work happens there, on gathered arrays): every band pixel
-   takes the depth of exactly one side. The decision adds the colour evidence to a prior from where the
-   pixel's bilinear depth lies between the two sides (t in 0..1, log-odds 6 (2 t - 1)). The bilinear ramp of
-   a box-averaged map passes its midpoint at the true edge, so the prior alone places an edge within about a
-   pixel; colour decides wherever the two sides' colours differ clearly, which follows the photo's edge under
-   a network's wider blur. Two passes: the first compares the bare distances to the two mean colours (which
-   still separates the sides when a low-resolution pixel mixes both, as at a thin structure); then each
-   side's colour model (mean and variance) comes from the band pixels the first pass gave it, and the
-   log-likelihood ratio of two isotropic Gaussians, clipped to +-8, decides. A side with texture has a wide
-   model, so its colours give weak evidence and depth decides: photo texture cannot move depth far, and a
-   lone pixel that no neighbour agrees with (a speck of foreground colour in a textured background) is
-   flipped back.
+3. The two sides of each edge pixel, also at low resolution, from pure pixels only. The neighbourhood splits
+   at the middle of its span into a near and a far half; a neighbour is a pure member of its half when its
+   whole 3x3 neighbourhood lies in that half and the map is affine there (no second difference above
+   `MAX_CURVATURE` of the span), so that no pixel whose value averages both sides (a silhouette's pixel,
+   or the tail of a blurred ramp) is ever a source. Each pure member's value is continued to the edge
+   pixel along its own slope (the gentler one-sided difference per axis, exact on a plane), and a side's
+   depth there is their mean, weighted by distance and by closeness to the edge pixel's own value (of two
+   surfaces on a side, the one its value mixes with). So a side's surface is extrapolated, never copied:
+   the floor next to a sphere is the floor's plane continued, the curved sphere its own slope continued.
+   An edge pixel that is itself a pure member keeps its own value for its side. A side without pure
+   members nearby continues a neighbour's side depth along that side's slope (a blur wider than the
+   window), else takes its 3x3 extreme (a structure thinner than a pixel: see 5). The sides' colours are
+   the photo's mean colour (box-reduced to the map's size) over the same members.
+4. Snapping at the photo's resolution, on the band of pixels whose bilinear value blends an impure
+   low-resolution pixel (elsewhere the bilinear blends pure pixels of one surface, exact on a plane; the
+   band is a few pixels wide along true discontinuities only): every band pixel takes the depth of exactly
+   one side, each side's depth sampled bilinearly from its low-resolution side map. The decision adds the
+   colour evidence to a prior from where the pixel's bilinear depth lies between the two sides (t in 0..1,
+   log-odds `DEPTH_PRIOR` (2 t - 1)). The bilinear ramp of a box-averaged map passes its midpoint at the
+   true edge, so the prior alone places an edge within about a pixel, and it outweighs colour at the ends
+   of a ramp, so that a textured or similar-coloured side cannot move depth far; colour decides in the
+   middle. Two passes: the first compares the bare distances to the two mean colours (which still
+   separates the sides when a low-resolution pixel mixes both, as at a thin structure); then each side's
+   colour model (mean and variance) comes from the band pixels the first pass gave it, and the
+   log-likelihood ratio of two isotropic Gaussians, clipped to +-`COLOUR_CONFIDENCE`, decides. Where a side
+   has no pure pixel (a thin structure, whose depth in the map is diluted), the prior is weaker
+   (`THIN_DEPTH_PRIOR`). Then the labels are regularised: a band pixel that no band neighbour agrees with,
+   or that at least two more disagree with than agree, is flipped (no isolated specks, no notches). Where
+   the two sides' depths differ by less than `MIN_JUMP` (a crease, as the wall meets the floor) the
+   bilinear depth stays.
 5. Thin structures (a pole narrower than a low-resolution pixel) appear in the coarse map at reduced
    contrast, mixed with the background. Where no low-resolution pixel nearby is covered whole by the near
    side, each one's near depth is un-mixed from the labels: its value is the area-weighted mean of the sides
@@ -44,9 +54,10 @@ solve, and only does per-pixel work in a narrow band:
    gives a thin pole its own depth instead of an in-between one. This assumes the coarse map averages the
    scene over its pixels' area, as a resized exact map does and as a network does at best.
 
-Cost: the low-resolution work is O(map size x 25); the full-resolution work is one bilinear resize plus
-O(band pixels). About 25-45 ms for a 1024x768 photo with a 256x256 map on one core of this machine (see
-tools/bench_depth.py).
+Cost: the low-resolution work is O(map size) plus O(edge pixels x 25); the full-resolution work is one
+bilinear resize plus O(band pixels). About 20-30 ms for a 1024x768 photo of a few objects with a 256x256
+map, about 115 ms for the random-weights test network's map, whose noise makes edges of 45 % of its pixels
+(tools/bench_refine.py, tools/bench_depth.py).
 
 Outside the band the result is the plain bilinear upsampling. Nothing here produces NaN: non-finite input
 pixels are replaced by the farthest finite value first, as `depth_files` does.
@@ -66,14 +77,14 @@ MIN_NON_AFFINE = 0.12
 # Relative inverse depth 0 is the far plane, not infinity: this offset makes the jump relative to the
 # distance under the default Near/Far (1/10: inverse 0.1 + 0.9 d, i.e. proportional to d + 0.11).
 INVERSE_OFFSET = 0.11
-SURFACE_SCALE = 0.1  # of the span: a side's surfaces this far from a pixel's own value count less
-MAX_CURVATURE = 0.1  # of the span: the most second difference of a pure member's neighbourhood
+MAX_CURVATURE = 0.1  # of the span: the largest second difference at a pure pixel (a blurred ramp's tail is not)
 SIDE_SIGMA = 0.7  # low-resolution pixels: how fast the weight of a side's members falls off with distance
+SURFACE_SCALE = 0.1  # of the span: a side's surface this far from a pixel's own value counts less for it
 # Log-odds for the near side from the bilinear depth's position between the sides (x (2 t - 1), t in 0..1),
 # against the colour evidence, clipped to COLOUR_CONFIDENCE: colour decides in the middle of a ramp, where a
-# network's blur leaves the depth ambiguous, depth at its ends, where textured colour might mislead.
+# network's blur leaves the depth ambiguous, depth at its ends, where textured colour might mislead...
 DEPTH_PRIOR = 14.0
-THIN_DEPTH_PRIOR = 10.0
+THIN_DEPTH_PRIOR = 10.0  # ...less so where a side has no pure pixel nearby (a thin structure's diluted depth)
 COLOUR_CONFIDENCE = 8.0
 COLOUR_FLOOR = 3 * 5.0**2  # least colour variance of a side (over the 3 channels): sensor noise, JPEG
 MIN_COVERAGE = 0.2  # least foreground area of a low-resolution pixel for un-mixing its depth
@@ -217,17 +228,10 @@ def _colour_model(colour_sum, square_sum, count):
     return mean, variance
 
 
-def _side_planes(inverse, nearest, farthest, cell_colour, cell_rows, cell_columns):
-    """At the edge pixels (cell_rows, cell_columns): the inverse depth of the near and of the far side
-    there, each side's mean colour, and whether the pixel itself is pure (see the module docstring).
-
-    The sides split the 5x5 neighbourhood at the middle of its span. A neighbour is a pure member of a side
-    when its whole 3x3 neighbourhood lies there too, so that no pixel whose value averages both sides is a
-    source. A side's depth at the pixel is its own value where the pixel is a pure member, else the mean of
-    its pure members' values each continued to the pixel along its own gradient (in inverse depth), weighted
-    so that the nearest members count most: the floor next to a sphere is the floor's plane, not a constant,
-    and where the side holds two surfaces (the wall and the floor behind a sphere), the nearer one. A side
-    without pure members (a structure thinner than a pixel) takes the mean of all the members of its half."""
+def _side_depths(inverse, nearest, farthest, cell_colour, cell_rows, cell_columns):
+    """At the edge pixels (cell_rows, cell_columns): the inverse depth of the near and of the far side there,
+    each side's mean colour, whether the pixel is itself a pure member of a side, and whether both sides
+    have pure members nearby (see the module docstring, step 3)."""
     lowest, highest = inverse.copy(), inverse.copy()
     for _, _, shifted in _windows(inverse, radius=1):
         np.minimum(lowest, shifted, out=lowest)
@@ -278,7 +282,8 @@ def _side_planes(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
         side = np.where(has_pure[:, None], sums[:, pure], sums[:, any_member])
         continued = np.clip(side[:, 5] / side[:, 4], inverse.min(), inverse.max())
         # Without pure members: the side's depth at a neighbour that has them, continued along the slope of
-        # the side's members there (a blur wider than the neighbourhood), else the side's extreme over the 3x3 neighbourhood (un-mixed later if thin).
+        # the side's members there (a blur wider than the neighbourhood), else the side's extreme over the
+        # 3x3 neighbourhood (un-mixed later if thin).
         unseen = -np.inf if pure == 0 else np.inf
         seen = np.zeros(inverse.shape + (3,), np.float32)
         seen[:, :, 0] = unseen
@@ -364,8 +369,8 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     cell_rows, cell_columns = np.nonzero(edges)
     cell_colour = np.asarray(Image.fromarray(photo).resize((low_width, low_height), Image.Resampling.BOX),
                              dtype=np.float32)
-    near_cells, far_cells, first_guess, pure, both_seen = _side_planes(inverse, nearest, farthest, cell_colour,
-                                                            cell_rows, cell_columns)
+    near_cells, far_cells, first_guess, pure, both_seen = _side_depths(inverse, nearest, farthest, cell_colour,
+                                                                       cell_rows, cell_columns)
     near_side, far_side = inverse.copy(), inverse.copy()
     near_side[cell_rows, cell_columns], far_side[cell_rows, cell_columns] = near_cells, far_cells
 
