@@ -265,15 +265,15 @@ def _side_depths(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
     membership = np.stack([low >= middle_, value >= middle_, high <= middle_, value <= middle_], axis=2)
     membership = membership * np.exp(-(shifts_x**2 + shifts_y**2) / (2.0 * SIDE_SIGMA**2)).astype(np.float32)[
         None, :, None]
-    colour_weight = membership.sum(axis=1)
-    colour_sum = np.matmul(membership.transpose(0, 2, 1), window[:, :, 5:])
+    # Weighted sums per kind of membership: weight and colour (0..3), then, with the weight below, weight,
+    # value and slopes along x and y (4..7).
+    ones = np.ones(value.shape + (1,), np.float32)
+    colour_sums = np.matmul(membership.transpose(0, 2, 1), np.concatenate([ones, window[:, :, 5:]], axis=2))
     # Of several surfaces on a side, the one nearest the pixel's own value: a pixel's value is a mean of the
     # surfaces it covers, so the surface it mixes with the other side lies next to it.
     membership *= (np.exp(-0.5 * ((continued - own[:, None]) / value_scale[:, None]) ** 2) + 1e-6)[:, :, None]
-    # Weight and colour (0..3), weight and value (4, 5), slopes along x and y (6, 7).
-    sums = np.concatenate([colour_weight[:, :, None], colour_sum, membership.sum(axis=1)[:, :, None],
-                           np.matmul(membership.transpose(0, 2, 1), np.concatenate(
-                               [continued[:, :, None], window[:, :, 3:5]], axis=2))], axis=2)
+    sums = np.concatenate([colour_sums, np.matmul(membership.transpose(0, 2, 1), np.concatenate(
+        [ones, continued[:, :, None], window[:, :, 3:5]], axis=2))], axis=2)
     own_low, own_high = lowest[cell_rows, cell_columns], highest[cell_rows, cell_columns]
     sides = []
     for pure, any_member, own_pure, extreme in ((0, 1, own_low >= middle, np.maximum),
