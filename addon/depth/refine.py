@@ -280,7 +280,7 @@ def _side_depths(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
                                                 (2, 3, own_high <= middle, np.minimum)):
         has_pure = sums[:, pure, 0] > 0
         side = np.where(has_pure[:, None], sums[:, pure], sums[:, any_member])
-        continued = np.clip(side[:, 5] / side[:, 4], inverse.min(), inverse.max())
+        continued = side[:, 5] / side[:, 4]
         # Without pure members: the side's depth at a neighbour that has them, continued along the slope of
         # the side's members there (a blur wider than the neighbourhood), else the side's extreme over the
         # 3x3 neighbourhood (un-mixed later if thin).
@@ -294,7 +294,9 @@ def _side_depths(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
             extreme(beside, shifted[:, :, 0] - dx * shifted[:, :, 1] - dy * shifted[:, :, 2], out=beside)
         beside = beside[cell_rows, cell_columns]
         close = (highest_any if pure == 0 else lowest_any)[cell_rows, cell_columns]
-        continued = np.where(has_pure, continued, np.where(np.isfinite(beside), beside, close))
+        # Within the map's range: an extrapolation never leaves it (no depth behind the far plane).
+        continued = np.clip(np.where(has_pure, continued, np.where(np.isfinite(beside), beside, close)),
+                            inverse.min(), inverse.max())
         sides.append((np.where(own_pure, own, continued).astype(np.float32), side[:, 1:4] / side[:, :1], own_pure,
                       has_pure))
     (near, near_colour, pure_near, near_seen), (far, far_colour, pure_far, far_seen) = sides
