@@ -23,3 +23,5 @@ class DepthResult:
     warning: str = ""  # one sentence, e.g. why CUDA was asked for but the CPU ran the model
     # The photo file's EXIF orientation (1: as stored), so that whoever shows the photo need not read it again.
     exif_orientation: int = 1
+    # The background layer (depth/background.py: `BackgroundLayer`), when the request asked for it.
+    background: object = None

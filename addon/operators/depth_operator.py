@@ -1,7 +1,7 @@
 """Mix-in for operators that need a depth map: synchronous from scripts, a worker thread in the UI."""
 
 import bpy
-from bpy.props import EnumProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from ..depth import CancelledError, DepthError
 from ..preferences import get_preferences, model_enum_items, model_search_dirs
@@ -33,6 +33,12 @@ class DepthOperatorMixin:
         description="A depth model file (.onnx) to run instead of the chosen model",
         subtype='FILE_PATH',
     )
+    background_layer: BoolProperty(
+        name="Background Layer",
+        description="Also fill what a moving camera reveals: a layer behind the depth edges and the scene beyond "
+                    "the photo's frame, so camera moves show filled scene instead of holes",
+        default=True,
+    )
 
     _job = None
     _timer = None
@@ -60,6 +66,7 @@ class DepthOperatorMixin:
             model_path=bpy.path.abspath(self.model_filepath) if self.model_filepath else "",
             device=prefs.device,
             search_dirs=model_search_dirs(prefs),
+            background_layer=self.background_layer,
             **fields,
         )
 
