@@ -118,11 +118,11 @@ def test_layer_lies_behind_the_front_only_behind_tears_and_in_the_margin(factory
     u, v, distance = frame_coordinates(layers.positions[vertices])
 
     # Inside the frame only near a pixel the layer needs (the band behind the block's silhouette, its rim, the
-    # frame's border ring): within the grid's step of two pixels, since a face stays when any corner is needed.
+    # frame's border ring): within a step of its grid (a few pixels), since a face stays when a corner is needed.
     inside = (u > 0.0) & (u < 1.0) & (v > 0.0) & (v < 1.0)
     needed = layer.reach[layer.pad[1]:layer.pad[1] + HEIGHT, layer.pad[0]:layer.pad[0] + WIDTH] <= 1.0
     near_needed = needed.copy()
-    for _ in range(3):
+    for _ in range(node_group.BACKGROUND_GRID_STEP):
         grown = near_needed.copy()
         grown[1:] |= near_needed[:-1]
         grown[:-1] |= near_needed[1:]
@@ -137,9 +137,10 @@ def test_layer_lies_behind_the_front_only_behind_tears_and_in_the_margin(factory
     # Behind the block's silhouette, yes.
     assert (inside & (u > 20 / WIDTH) & (u < 44 / WIDTH) & (v > 1 - 16 / HEIGHT) & (v < 1 - 14 / HEIGHT)).any()
     # Beyond the frame up to the default margin of 0.1, within one grid step.
-    step = 2.0 / WIDTH
+    step = node_group.BACKGROUND_GRID_STEP / WIDTH
     assert 0.1 - step <= -u.min() <= 0.1 + step and 0.1 - step <= u.max() - 1.0 <= 0.1 + step
-    assert 0.1 - 2.0 / HEIGHT <= -v.min() <= 0.1 + 2.0 / HEIGHT
+    v_step = node_group.BACKGROUND_GRID_STEP / HEIGHT
+    assert 0.1 - v_step <= -v.min() <= 0.1 + v_step
 
     # Behind the front layer: at every photo pixel the layer's distance is at least the photo's own.
     front = distance_of(depth[rows, cols])
