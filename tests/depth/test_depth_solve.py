@@ -10,7 +10,9 @@ import pytest
 
 from addon.depth import load_depth_file
 
-from .helpers import REPO_ROOT, load_tool, png_header_only, save_jpeg, split_photo
+from tests.tool_scripts import load_tool
+
+from .helpers import REPO_ROOT, png_header_only, save_jpeg, split_photo
 
 GOOD = ["a.jpg", "b.jpg", "ünïcødé 写真.jpg"]
 
