@@ -105,6 +105,7 @@ def create_photo_object(context, photo_path, depth: DepthResult, settings: Photo
         if settings.add_camera:
             camera = _new_camera(context, obj, settings, depth.photo_size, created)
             collection.objects.link(camera)
+            obj.monocular_photo.camera = camera
 
         for selected in context.selected_objects:
             selected.select_set(False)
@@ -160,6 +161,31 @@ def replace_depth(obj, depth: DepthResult):
     _record_provenance(obj, depth)
 
 
+def add_photo_camera(context, obj):
+    """A new camera that reproduces the photo object's photo (e.g. after its camera was deleted), remembered on it.
+
+    Linked to the object's first collection in the scene; becomes the scene camera when the scene has none.
+    """
+    modifier = photo_modifier(obj)
+    settings = PhotoObjectSettings(
+        focal_length=modifier_input(modifier, node_group.FOCAL_LENGTH),
+        sensor_width=modifier_input(modifier, node_group.SENSOR_WIDTH),
+    )
+    camera = _new_camera(context, obj, settings, photo_size(obj), [])
+    camera.matrix_world = obj.matrix_world.normalized()
+    (obj.users_collection or (context.scene.collection,))[0].objects.link(camera)
+    obj.monocular_photo.camera = camera
+    return camera
+
+
+def photo_size(obj) -> tuple[int, int]:
+    """(width, height) of the photo object's photo: its image's, else its depth image's (same aspect)."""
+    for image in (photo_image(obj), depth_image(obj)):
+        if image is not None and image.size[0] > 0 and image.size[1] > 0:
+            return tuple(image.size)
+    return (1, 1)
+
+
 def _upgrade_node_group(modifier):
     """Move the modifier to this add-on version's group, keeping the values of the inputs both groups have."""
     old_group = modifier.node_group
@@ -172,7 +198,8 @@ def _upgrade_node_group(modifier):
 
 
 def photo_settings(obj):
-    """The provenance property group of a photo object (photo path, model id, depth kind, provider)."""
+    """The provenance property group of a photo object (photo path, model id, depth kind, provider, whether
+    the edges were refined)."""
     return obj.monocular_photo
 
 
@@ -298,6 +325,7 @@ def _record_provenance(obj, depth: DepthResult):
     properties.model_id = depth.model_id
     properties.depth_kind = depth.kind
     properties.provider = depth.provider
+    properties.refined_edges = depth.refined
 
 
 def _load_photo_image(photo_path: Path, pack: bool):

@@ -4,8 +4,12 @@
 
 Uses a synthetic 12 MP JPEG (4032x3024) and the architecture-faithful MiDaS v2.1 small model with random
 weights (tools/make_bench_model.py). Reports, with targets:
-- estimate_depth end to end vs bare `session.run` on a ready tensor (overhead target <= 150 ms);
-- tools/depth_solve.py throughput over N copies of the photo vs bare back-to-back `session.run` (>= 85 %),
+- estimate_depth end to end vs bare `session.run` on a ready tensor (overhead target <= 300 ms: 150 ms of
+  decoding and post-processing plus the edge refinement's budget);
+- edge refinement (refine.py) of the network's map to the 1024 px working resolution, on this photo and on an
+  edge-heavy scene (target <= 150 ms), next to the bare `session.run` time of the same run;
+- tools/depth_solve.py throughput over N copies of the photo vs bare back-to-back `session.run` (>= 85 % with
+  --no-refine: the pipeline's own cost; with refinement, the refinement's CPU is reported beside it),
   each the fastest of --rounds rounds that interleave them (other processes' load only ever adds time),
   plus the CPU time each spends per photo (insensitive to that load), and the CPU-bound ceiling of that
   ratio: one single-thread inference plus decoding, post-processing and writing per photo, spread over every
@@ -41,6 +45,9 @@ sys.path.insert(0, str(REPO_ROOT / "tools"))
 
 PHOTO_SIZE = (4032, 3024)
 DEFAULT_WORK = REPO_ROOT / "build" / "bench"
+# estimate_depth's overhead over bare inference: 150 ms of decoding and post-processing, plus 150 ms for the
+# edge refinement.
+OVERHEAD_BUDGET_MS = 300
 
 
 def prepare_inputs(work: Path, count: int) -> None:
@@ -70,6 +77,28 @@ def prepare_inputs(work: Path, count: int) -> None:
         batch.mkdir()
         for index in range(count):
             shutil.copyfile(photo, batch / f"photo_{index:03d}.jpg")
+
+
+def edge_heavy_scene(size=(1024, 768), map_size=(256, 256), discs=60):
+    """A working-resolution photo of many coloured discs at different depths and their depth box-averaged to
+    a network-sized map of another aspect: far more silhouette band than a typical photo has."""
+    import numpy as np
+    from PIL import Image
+
+    width, height = size
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    photo = np.empty((height, width, 3), np.float32)
+    photo[...] = (60.0, 90.0, 140.0)
+    depth = np.full((height, width), 0.1, np.float32)
+    for _ in range(discs):
+        cx, cy, radius = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(15, 90)
+        inside = (x - cx) ** 2 + (y - cy) ** 2 < radius**2
+        photo[inside] = rng.uniform(0, 255, 3)
+        depth[inside] = rng.uniform(0.2, 1.0)
+    photo = np.clip(photo + rng.normal(0, 4, photo.shape), 0, 255).astype(np.uint8)
+    coarse = np.asarray(Image.fromarray(depth).resize(map_size, Image.Resampling.BOX), dtype=np.float32)
+    return photo, coarse
 
 
 def rss_mb() -> float:
@@ -134,6 +163,8 @@ def main() -> int:
 
     import depth_solve
     from addon.depth import DepthEstimator, estimate_depth, load_photo, read_photo_info, write_depth_file
+    from addon.depth.images import collect_photos
+    from addon.depth.refine import refine_depth
 
     baseline_mb = rss_mb()
     model_path = args.work / "midas_v21_small_random.onnx"
@@ -159,6 +190,12 @@ def main() -> int:
     prepared = estimator.prepare(photo)
     finish_ms = median_ms(lambda: estimator.finish(prepared, raw), args.repeats)
     depth_map = estimator.finish(prepared, raw).depth
+    network_map = ((raw - raw.min()) / (raw.max() - raw.min())).astype(np.float32)
+    refine_ms = median_ms(lambda: refine_depth(prepared.photo, network_map), args.repeats)
+    heavy_photo, heavy_map = edge_heavy_scene()
+    heavy_refine_ms = median_ms(lambda: refine_depth(heavy_photo, heavy_map), args.repeats)
+    unrefined = DepthEstimator(model_path=model_path, device=args.device, refine_edges=False)
+    unrefined_ms = median_ms(lambda: unrefined.estimate(photo), args.repeats)
     write_dir = args.work / "write_check"
     shutil.rmtree(write_dir, ignore_errors=True)
     write_dir.mkdir()
@@ -172,7 +209,7 @@ def main() -> int:
     single_run = lambda: single.loaded.session.run(None, {input_name: tensor})  # noqa: E731
     single_run()
     out = args.work / "batch_out"
-    inputs = depth_solve.collect_inputs([str(args.work / "batch_in")])
+    inputs = collect_photos([str(args.work / "batch_in")])
     statuses = []
 
     def timed(function) -> tuple[float, float]:
@@ -184,11 +221,11 @@ def main() -> int:
     def repeat(run, count: int):
         return lambda: [run() for _ in range(count)]
 
-    def batch_tool() -> None:
+    def batch_tool(*flags) -> None:
         shutil.rmtree(out, ignore_errors=True)
         with contextlib.redirect_stdout(io.StringIO()):
             statuses.append(depth_solve.main([str(args.work / "batch_in"), "--out", str(out),
-                                              "--model-file", str(model_path), "--device", args.device]))
+                                              "--model-file", str(model_path), "--device", args.device, *flags]))
 
     def batch_single_thread() -> None:
         shutil.rmtree(out, ignore_errors=True)
@@ -200,9 +237,10 @@ def main() -> int:
     # Each round brackets the batch runs with the bare runs, half before and half after. On a shared machine
     # other people's load only ever adds time, so each measure keeps its least disturbed (fastest) round.
     half, rest = args.photos // 2, args.photos - args.photos // 2
-    rounds = {"bare": [], "batch": [], "single bare": [], "single batch": []}
+    rounds = {"bare": [], "batch": [], "batch no refine": [], "single bare": [], "single batch": []}
     for _ in range(args.rounds):
         bare_1, single_1 = timed(repeat(bare_run, half)), timed(repeat(single_run, half))
+        rounds["batch no refine"].append(timed(lambda: batch_tool("--no-refine")))
         rounds["batch"].append(timed(batch_tool))
         rounds["single batch"].append(timed(batch_single_thread))
         single_2, bare_2 = timed(repeat(single_run, rest)), timed(repeat(bare_run, rest))
@@ -210,6 +248,10 @@ def main() -> int:
         rounds["single bare"].append(tuple(x + y for x, y in zip(single_1, single_2)))
     bare, batch, single_bare, batch_1 = (min(rounds[k]) for k in ("bare", "batch", "single bare", "single batch"))
     ratio, single_ratio = bare[0] / batch[0], single_bare[0] / batch_1[0]
+    batch_bilinear = min(rounds["batch no refine"])
+    # The pipeline's own cost is measured without refinement: refining is work of its own (and on 2 cores
+    # costs more CPU than this model's inference), not overhead of the batch tool.
+    pipeline_ratio = bare[0] / batch_bilinear[0]
     # The most any pipeline can reach when every core is busy: each photo needs one single-thread inference
     # plus its decoding and writing, shared over the cores, against bare inference's wall time per photo.
     cores = os.cpu_count() or 1
@@ -232,13 +274,21 @@ def main() -> int:
     rows = [
         ("bare session.run, ready tensor (median)", f"{bare_ms:8.1f} ms", "", ""),
         ("estimate_depth end to end (median)", f"{full_ms:8.1f} ms", "", ""),
-        ("  overhead (median of paired differences)", f"{overhead_ms:8.1f} ms", "<= 150 ms",
-         verdict(overhead_ms <= 150)),
+        ("  overhead (median of paired differences)", f"{overhead_ms:8.1f} ms", "<= 300 ms",
+         verdict(overhead_ms <= OVERHEAD_BUDGET_MS)),
         ("    of which decode + preprocess", f"{prepare_ms:8.1f} ms", "", ""),
         ("    of which postprocess to 1024 px", f"{finish_ms:8.1f} ms", "", ""),
+        (f"      of which refinement, {prepared.photo.shape[1]}x{prepared.photo.shape[0]} from "
+         f"{raw.shape[1]}x{raw.shape[0]}", f"{refine_ms:8.1f} ms", "<= 150 ms", verdict(refine_ms <= 150)),
+        ("  refinement, edge-heavy scene (60 discs)", f"{heavy_refine_ms:8.1f} ms", "<= 150 ms",
+         verdict(heavy_refine_ms <= 150)),
+        ("  estimate_depth, refine_edges=False (median)", f"{unrefined_ms:8.1f} ms", "", ""),
         (f"bare session.run x {args.photos}, wall per photo", per_photo(bare[0]), "", ""),
         (f"depth_solve, {args.photos} photos, wall per photo", per_photo(batch[0]), "", ""),
-        ("  batch throughput / bare throughput", "", ">= 85 %", f"{ratio:.1%} {verdict(ratio >= 0.85)}"),
+        ("  batch throughput / bare throughput", "", "", f"{ratio:.1%} (refinement included)"),
+        ("  depth_solve --no-refine, wall per photo", per_photo(batch_bilinear[0]), "", ""),
+        ("  batch throughput / bare, --no-refine", "", ">= 85 %",
+         f"{pipeline_ratio:.1%} {verdict(pipeline_ratio >= 0.85)}"),
         ("  each round, wall per photo, bare / batch", "", "",
          ", ".join(f"{b / args.photos * 1000:.0f}/{t / args.photos * 1000:.0f} ms"
                    for (b, _), (t, _) in zip(rounds["bare"], rounds["batch"]))),
@@ -263,7 +313,8 @@ def main() -> int:
     print(f"(latencies: medians of {args.repeats}; throughput: fastest of {args.rounds} rounds; baseline RSS after "
           f"imports {baseline_mb:.0f} MB; batch: exit {status}, {written} files written, {os.cpu_count()} cores)")
     background_ok = all(median <= 1000 for _, median in background_ms.values())
-    return 0 if status == 0 and overhead_ms <= 150 and ratio >= 0.85 and peak_mb <= 1024 and background_ok else 1
+    passed = overhead_ms <= OVERHEAD_BUDGET_MS and refine_ms <= 150 and pipeline_ratio >= 0.85 and peak_mb <= 1024
+    return 0 if status == 0 and passed and background_ok else 1
 
 
 if __name__ == "__main__":

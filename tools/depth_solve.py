@@ -1,13 +1,14 @@
 """Batch depth estimation without Blender: one depth map per photo.
 
     python tools/depth_solve.py SRC... --out DIR [--model ID | --model-file PATH] [--format png16|exr|npy]
-                                [--overwrite] [--device AUTO|CPU|CUDA] [--models-dir DIR] [--jobs N]
+                                [--overwrite] [--device AUTO|CPU|CUDA] [--models-dir DIR] [--jobs N] [--no-refine]
 
 SRC are image files or folders (searched non-recursively for images). Each photo `NAME.ext` gives
 `DIR/NAME.png|.exr|.npy`; an output that would land on one of the input photos is refused, even with --overwrite.
 png16 stores relative inverse depth normalised to 0..65535 (near = bright); exr and npy store it as float.
 An existing output is never replaced unless --overwrite is given, and files are written under a temporary
-name then renamed, so an interrupted run leaves no partial file.
+name then renamed, so an interrupted run leaves no partial file. Maps are written at the working resolution with
+their edges refined onto the photo's, as the add operator builds them; --no-refine upsamples them bilinearly.
 
 Decoding, inference and writing overlap on a thread pool: while the network runs, other workers decode and
 pre-process the next photos and upsample and write finished ones. On a CPU, two inferences run at once with
@@ -24,49 +25,21 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from PIL import EpsImagePlugin, Image, ImageFile
-
 # tools/ is not a package: put the repo root on sys.path so the add-on's bpy-free engine can be imported.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from addon.depth import DepthError, DepthEstimator, write_depth_file  # noqa: E402
 from addon.depth.inference import accelerator_available  # noqa: E402
 from addon.depth.depth_files import FORMATS  # noqa: E402
+from addon.depth.images import collect_photos  # noqa: E402
 from addon.depth.models import DEFAULT_MODEL_ID  # noqa: E402
 
-# Pillow formats whose plugin reads only the header (the pixels need a handler or decoder Pillow lacks).
-_HEADER_ONLY_FORMATS = {"MPEG"}
 # Workers beyond the inference slots, which decode the next photos and write finished maps. On a CPU the
 # network already loads every core, so two are enough to have a photo ready; an accelerator infers faster
 # than one core decodes a 12 MP JPEG (~25 ms), so there every core gets a worker (Pillow and zlib release
 # the GIL), up to a cap that bounds the memory held by photos in flight.
 CPU_DECODE_AHEAD = 2
 MAX_ACCELERATOR_DECODE_AHEAD = 8
-
-
-def image_suffixes() -> set[str]:
-    """File name suffixes of every format Pillow can decode here (asked of Pillow, so new plugins count), plus
-    EXR, which the depth engine reads with OpenEXR."""
-    Image.init()
-    decodable = {
-        name for name, (factory, _accept) in Image.OPEN.items()
-        if not (isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile))
-    } - _HEADER_ONLY_FORMATS
-    if not EpsImagePlugin.has_ghostscript():
-        decodable.discard("EPS")  # Pillow renders EPS through Ghostscript
-    return {suffix for suffix, name in Image.registered_extensions().items() if name in decodable} | {".exr"}
-
-
-def collect_inputs(sources: list[str]) -> list[Path]:
-    """Files as given, folders expanded (non-recursively, sorted) to their image files."""
-    inputs = []
-    suffixes = image_suffixes()
-    for source in map(Path, sources):
-        if source.is_dir():
-            inputs += sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
-        else:
-            inputs.append(source)  # a missing or non-image file fails on its own, with its reason
-    return inputs
 
 
 class Progress:
@@ -188,16 +161,19 @@ def main(argv=None) -> int:
                         help="extra folder holding registry model files (repeatable)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="photos inferred at once (default: 2 on a CPU with 2+ cores, else 1)")
+    parser.add_argument("--no-refine", dest="refine_edges", action="store_false",
+                        help="upsample the network's map bilinearly instead of onto the photo's edges")
     args = parser.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
 
-    inputs = collect_inputs(args.sources)
+    inputs = collect_photos(args.sources)
     if not inputs:
         parser.error(f"no images found in {', '.join(args.sources)}")
     try:
         network_slots, threads, decode_ahead = parallelism(args.device, args.jobs)
-        estimator = DepthEstimator(args.model, args.model_file, args.device, args.models_dir, threads)
+        estimator = DepthEstimator(args.model, args.model_file, args.device, args.models_dir, threads,
+                                   refine_edges=args.refine_edges)
     except DepthError as exc:
         print(f"error: {exc}", file=sys.stderr)  # the arguments were well-formed: no usage text, just why
         return 2

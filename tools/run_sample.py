@@ -1,20 +1,23 @@
 """The README's main job: one photo → a 3D scene, saved as a .blend with renders, in one command.
 
-    python tools/run_sample.py [--out out/sample] [--photo PATH] [--frames 48]
+    python tools/run_sample.py [--out out/sample] [--photo PATH] [--frames 48] [--width 480]
 
 Runs in a Python that has the `bpy` module (tools/run_sample.sh sets one up). With no --photo it uses the
 bundled sample (tools/sample/, made by tools/make_sample.py): when the real default model is installed in
 onnx_models/ with a matching hash it runs the model, otherwise it uses the sample's exact depth, so the job
 works offline. It writes into --out:
   monocular_photo.blend   the scene: photo object, its camera, and a "3D zoom" camera move on frames 1..N
+                          (the Zoom In preset at intensity ZOOM_INTENSITY, 24 fps)
   render_original.png     a render from the photo's own camera (it reproduces the photo)
   render_moved.png        the last frame of the camera move (the parallax the depth gives)
   preview.png             photo | depth | moved render, side by side (the README's picture)
+  monocular_photo.mp4     the whole move as an H.264 clip, rendered with the add-on's video settings
+  preview.webp            the move as a looping animated WebP, WEBP_WIDTH px wide (the README's animation)
 """
 
 import argparse
-import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,15 +26,18 @@ sys.path.insert(0, str(REPO_ROOT))  # a tool run from a checkout: import the add
 
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
-from mathutils import Matrix  # noqa: E402
 
 import addon  # noqa: E402
 from addon.depth import load_photo, models  # noqa: E402
+from addon.camera_moves import key_camera_move  # noqa: E402
 from addon.photo_object import depth_image, image_pixels  # noqa: E402
+from addon.video import configure_render, render_mp4  # noqa: E402
 
 SAMPLE_DIR = REPO_ROOT / "tools" / "sample"
-DOLLY_IN = 0.8  # metres the camera travels into the scene over the move
-SIDE_STEP = 0.3  # metres of sideways drift, so the parallax shows both ways
+FPS = 24
+ZOOM_INTENSITY = 4.0  # a clearly visible push for the README (1.0 is the subtle default)
+WEBP_WIDTH = 320
+WEBP_FRAME_STEP = 2  # every other frame: half the renders and file size, still smooth at 12 fps
 
 
 def default_model_available():
@@ -51,30 +57,37 @@ def build_scene(photo, depth_file):
     return bpy.context.active_object
 
 
-def add_camera_move(scene, frames):
-    """Keyframe the "3D zoom": dolly into the scene with a little sideways drift."""
-    camera = scene.camera
-    start = camera.matrix_world.copy()
-    scene.frame_start, scene.frame_end = 1, frames
-    camera.keyframe_insert("location", frame=1)
-    camera.matrix_world = start @ Matrix.Translation((SIDE_STEP, 0.0, -DOLLY_IN)) @ Matrix.Rotation(
-        math.radians(4.0), 4, "Y")
-    camera.keyframe_insert("location", frame=frames)
-    camera.keyframe_insert("rotation_euler", frame=frames)
-    camera.matrix_world = start
-    camera.keyframe_insert("rotation_euler", frame=1)
+def add_camera_move(obj, frames):
+    """Key the "3D zoom": the Zoom In preset over `frames` frames, starting at the photo's viewpoint."""
+    camera = key_camera_move(bpy.context, obj, 'ZOOM_IN', intensity=ZOOM_INTENSITY, duration=frames / FPS, fps=FPS)
+    bpy.context.scene.camera = camera
 
 
-def configure_render(scene, width):
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = 16
-    scene.cycles.use_denoising = False
-    scene.cycles.filter_width = 0.5
+def set_width(scene, width):
+    """Render `width` pixels wide at the photo's aspect (even sides, for H.264)."""
     aspect = scene.render.resolution_y / scene.render.resolution_x
-    scene.render.resolution_x, scene.render.resolution_y = width, round(width * aspect)
-    scene.render.resolution_percentage = 100
+    configure_render(scene, (width - width % 2, 2 * round(width * aspect / 2)))
+    if hasattr(scene.render.image_settings, "media_type"):  # Blender 5.x: after a video, images again
+        scene.render.image_settings.media_type = "IMAGE"
     scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGB"
+
+
+def write_webp(scene, path, width):
+    """Render every WEBP_FRAME_STEP-th frame at `width` and save them as a looping animated WebP."""
+    from PIL import Image
+
+    set_width(scene, width)
+    frames = range(scene.frame_start, scene.frame_end + 1, WEBP_FRAME_STEP)
+    with tempfile.TemporaryDirectory() as folder:
+        images = []
+        for frame in frames:
+            render_frame(scene, frame, Path(folder) / f"{frame:04d}.png")
+            images.append(Image.open(Path(folder) / f"{frame:04d}.png").convert("RGB"))
+    # Forward then back, so the loop has no jump.
+    sequence = images + images[-2:0:-1]
+    sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=round(1000 * WEBP_FRAME_STEP / FPS),
+                     loop=0, quality=80, method=4)
 
 
 def render_frame(scene, frame, path):
@@ -125,16 +138,21 @@ def main():
     try:
         obj = build_scene(photo, depth_file)
         scene = bpy.context.scene
-        add_camera_move(scene, args.frames)
-        configure_render(scene, args.width)
+        add_camera_move(obj, args.frames)
+        set_width(scene, args.width)
         render_frame(scene, 1, args.out / "render_original.png")
         render_frame(scene, args.frames, args.out / "render_moved.png")
         scene.frame_set(1)
         bpy.ops.wm.save_as_mainfile(filepath=str(args.out / "monocular_photo.blend"))
         write_preview(photo, depth_shade(obj), args.out / "render_moved.png", args.out / "preview.png")
+        started = time.perf_counter()
+        render_mp4(scene, args.out / "monocular_photo.mp4", overwrite=True)
+        print(f"clip rendered in {time.perf_counter() - started:.1f} s")
+        write_webp(scene, args.out / "preview.webp", WEBP_WIDTH)
     finally:
         addon.unregister()
-    for name in ("monocular_photo.blend", "render_original.png", "render_moved.png", "preview.png"):
+    for name in ("monocular_photo.blend", "render_original.png", "render_moved.png", "preview.png",
+                 "monocular_photo.mp4", "preview.webp"):
         print(f"wrote {args.out / name}")
 
 

@@ -4,6 +4,10 @@ Working resolution: the depth map comes back with its longer side at min(photo's
 photo's aspect ratio. The networks see at most 256..518 pixels, so more pixels add no detail; 1024 is what
 the photo mesh tops out at (a vertex per depth pixel), and bilinear upsampling here once is cheaper than
 sampling a coarse map in Geometry Nodes on every re-evaluation. A 1024x768 float32 map is 3 MB.
+
+Edge refinement (on by default, `refine_edges`): the photo is decoded at the working resolution too, and the
+network's coarse map is upsampled so that its discontinuities follow the photo's edges (`refine.py`) instead
+of bilinearly; the photo at that size comes back in `DepthResult.photo`.
 """
 
 import os
@@ -14,7 +18,9 @@ import numpy as np
 from PIL import Image
 
 from . import images, inference, models
+from .depth_files import read_depth_map
 from .errors import CancelledError, ImageError, ModelError
+from .refine import refine_depth
 from .result import DepthResult
 
 WORKING_MAX_SIZE = 1024
@@ -26,6 +32,61 @@ def working_size(photo_size: tuple[int, int]) -> tuple[int, int]:
     return images.fit_size(photo_size, WORKING_MAX_SIZE)
 
 
+def _fit_pixels(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """HxWx3 uint8 pixels resized to (width, height) `size` unless they have it already."""
+    if (pixels.shape[1], pixels.shape[0]) == size:
+        return pixels
+    # reducing_gap: big photos are first shrunk by an integer factor (fast box filter).
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
+
+
+def working_photo(path, photo_size: tuple[int, int]) -> np.ndarray:
+    """The photo file at the working resolution, HxWx3 uint8 (a JPEG decoded at a reduced scale)."""
+    pixels, _ = images.decode_photo(path, longer_side=WORKING_MAX_SIZE)
+    return _fit_pixels(pixels, working_size(photo_size))
+
+
+def _aspect_differs(size: tuple[int, int], photo_size: tuple[int, int]) -> bool:
+    """More than a pixel's worth of difference between the two aspects at the working resolution."""
+    width, height = size
+    return abs(width * photo_size[1] / (height * photo_size[0]) - 1.0) > 1.0 / WORKING_MAX_SIZE
+
+
+def depth_file_result(photo_path, depth_path, kind: str, info: images.PhotoInfo,
+                      refine_edges: bool = True) -> DepthResult:
+    """A depth map file for the photo `photo_path` (whose header gave `info`), at the photo's aspect.
+
+    A map coarser than the working resolution is refined onto the photo's edges (with `refine_edges`); a map
+    of another aspect is resampled to the photo's, which `DepthResult.warning` says.
+    """
+    depth, file_warning = read_depth_map(depth_path, kind=kind)
+    height, width = depth.shape
+    warnings = [file_warning] if file_warning else []
+    if _aspect_differs((width, height), info.size):
+        warnings.append(f"The depth map {images.quoted_name(Path(depth_path))} is {width}x{height} pixels, not "
+                        f"the photo's aspect ({info.size[0]}x{info.size[1]}); it was resampled to the photo's shape.")
+    target = working_size(info.size)
+    photo = None
+    if refine_edges and max(width, height) < max(target):
+        photo = working_photo(photo_path, info.size)
+        depth = refine_depth(photo, depth, kind)
+    elif _aspect_differs((width, height), info.size):
+        # The file's own detail, at the photo's aspect.
+        size = images.fit_size(info.size, max(width, height))
+        depth = np.asarray(Image.fromarray(depth).resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+    return DepthResult(
+        depth=np.ascontiguousarray(depth, dtype=np.float32),
+        kind=kind,
+        model_id="file",
+        photo_size=info.size,
+        focal_length_35mm=info.focal_length_35mm,
+        warning=" ".join(warnings),
+        refined=photo is not None,
+        exif_orientation=info.exif_orientation,
+        photo=photo,
+    )
+
+
 @dataclass(frozen=True)
 class PreparedPhoto:
     """A photo ready for the network: the NCHW tensor plus what post-processing needs."""
@@ -35,6 +96,7 @@ class PreparedPhoto:
     focal_length_35mm: float | None
     name: str  # for error messages
     exif_orientation: int = 1
+    photo: np.ndarray | None = None  # HxWx3 uint8 at the working resolution, when the edges are refined
 
 
 def _photo_name(source) -> str:
@@ -74,11 +136,13 @@ def _network_size(spec: models.ModelSpec, fixed: tuple[int, int] | None, width: 
 class DepthEstimator:
     """One model, loaded once, applied to many photos. Thread-safe: the batch tool prepares photos on worker
     threads while the network runs on others (onnxruntime sessions allow concurrent `run` calls).
-    `threads` caps onnxruntime's CPU threads per run (None: one per core).
+    `threads` caps onnxruntime's CPU threads per run (None: one per core); `refine_edges` upsamples the
+    network's map onto the photo's edges (see `refine.py`) instead of bilinearly.
     """
 
     def __init__(self, model: str | None = None, model_path=None, device: str = "AUTO", search_dirs=(),
-                 threads: int | None = None):
+                 threads: int | None = None, refine_edges: bool = True):
+        self.refine_edges = refine_edges
         warnings = []
         if model_path is not None:
             model_path = Path(model_path)
@@ -116,22 +180,25 @@ class DepthEstimator:
         return self.loaded.fixed_size or self.spec.input_size
 
     def prepare(self, source) -> PreparedPhoto:
-        """Decode (reduced-size for JPEG), resize to the network input and normalise to NCHW float32."""
+        """Decode (reduced-size for JPEG), resize to the network input and normalise to NCHW float32; keep the
+        photo at the working resolution when the edges are refined."""
         if _is_path(source):
-            pixels, info = images.decode_photo(source, min_size=self.decode_size)
+            if self.refine_edges:
+                pixels, info = images.decode_photo(source, longer_side=WORKING_MAX_SIZE)
+            else:
+                pixels, info = images.decode_photo(source, min_size=self.decode_size)
             photo_size, focal, orientation = info.size, info.focal_length_35mm, info.exif_orientation
         else:
             pixels = _array_photo(source)
             photo_size, focal, orientation = (pixels.shape[1], pixels.shape[0]), None, 1
+        photo = _fit_pixels(pixels, working_size(photo_size)) if self.refine_edges else None
         size = _network_size(self.spec, self.fixed_size, photo_size[0], photo_size[1])
-        if (pixels.shape[1], pixels.shape[0]) != size:
-            # reducing_gap: big non-JPEG photos are first shrunk by an integer factor (fast box filter).
-            pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
+        pixels = _fit_pixels(pixels if photo is None else photo, size)
         chw = pixels.transpose(2, 0, 1).astype(np.float32)
         chw *= 1.0 / 255.0
         chw -= self._mean
         chw *= self._inv_std
-        return PreparedPhoto(chw[None], photo_size, focal, _photo_name(source), orientation)
+        return PreparedPhoto(chw[None], photo_size, focal, _photo_name(source), orientation, photo)
 
     def infer(self, prepared: PreparedPhoto) -> np.ndarray:
         """The network's raw output for one prepared photo, HxW float32."""
@@ -153,7 +220,9 @@ class DepthEstimator:
         if self.spec.output_kind == "INVERSE":
             depth = (depth - low) * np.float32(1.0 / (high - low))
         size = working_size(prepared.photo_size)
-        if (depth.shape[1], depth.shape[0]) != size:
+        if prepared.photo is not None:
+            depth = refine_depth(prepared.photo, depth, self.spec.output_kind)
+        elif (depth.shape[1], depth.shape[0]) != size:
             depth = np.asarray(Image.fromarray(depth).resize(size, Image.Resampling.BILINEAR))
         if self.spec.output_kind == "INVERSE":
             depth = np.clip(depth, 0.0, 1.0)
@@ -166,6 +235,8 @@ class DepthEstimator:
             provider=self.provider,
             warning=self.warning,
             exif_orientation=prepared.exif_orientation,
+            refined=prepared.photo is not None,
+            photo=prepared.photo,
         )
 
     def estimate(self, source, progress=None, cancel=None) -> DepthResult:
@@ -187,17 +258,19 @@ class DepthEstimator:
 
 
 def estimate_depth(source, *, model=None, model_path=None, device="AUTO", search_dirs=(), progress=None,
-                   cancel=None) -> DepthResult:
+                   cancel=None, refine_edges=True) -> DepthResult:
     """Relative inverse depth (0..1, near = 1) of a photo file or HxWx3 uint8/float array.
 
     `model` is a registry id (default `models.DEFAULT_MODEL_ID`), `model_path` a custom .onnx file instead;
     `device` is "AUTO" (CUDA, DirectML or CoreML when usable, else CPU), "CPU" or "CUDA" (falls back to the
     CPU with the reason in `DepthResult.warning`); `search_dirs` are extra folders holding registry model
     files; `progress(fraction, text)` is called between stages and `cancel()` returning True raises
-    CancelledError at the next stage. Raises ImageError / ModelError with one sentence naming the file.
+    CancelledError at the next stage; `refine_edges` (default on) puts the map's discontinuities on the
+    photo's edges (`DepthResult.refined`, `DepthResult.photo`). Raises ImageError / ModelError with one
+    sentence naming the file.
     """
     try:
-        estimator = DepthEstimator(model, model_path, device, search_dirs)
+        estimator = DepthEstimator(model, model_path, device, search_dirs, refine_edges=refine_edges)
         return estimator.estimate(source, progress, cancel)
     except MemoryError as exc:
         name = _photo_name(source)

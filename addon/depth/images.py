@@ -11,6 +11,7 @@ Conventions, applied everywhere a photo is read:
 - Photos above MAX_PHOTO_PIXELS or with a side under MIN_PHOTO_SIDE are refused before any decoding.
 """
 
+import math
 import struct
 import warnings
 import zlib
@@ -18,13 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import EpsImagePlugin, ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
 # 170 MP: above every camera sensor sold (the largest are ~151 MP), below Pillow's own hard limit (179 MP),
 # and refuses decompression bombs whose decoded pixels alone would need gigabytes.
 MAX_PHOTO_PIXELS = 170_000_000
+# A JPEG decoded for a given longer side may come out this much smaller (see `decode_photo`).
+DRAFT_SLACK = 0.9
 # Below this a depth map is meaningless (and a 1x1 image makes every depth value equal).
 MIN_PHOTO_SIDE = 8
 BOMB_REASON = (
@@ -243,12 +246,15 @@ def _resize_to_fit(pixels: np.ndarray, max_size: int | None) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
 
 
-def decode_photo(path, min_size: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
+def decode_photo(path, min_size: int | None = None,
+                 longer_side: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
     """The photo's EXIF-oriented HxWx3 uint8 pixels and its PhotoInfo, in one pass over the file.
 
     With `min_size`, a JPEG is decoded at a reduced scale (Pillow's `draft`: the decoder skips detail by
     powers of two, several times faster than a full decode of a 12 MP photo) that keeps both sides at least
-    `min_size` pixels, or at full size when it is smaller.
+    `min_size` pixels, or at full size when it is smaller. With `longer_side` instead, the reduced scale keeps
+    the longer side at least DRAFT_SLACK times that (a slight upscale afterwards costs less than decoding at
+    twice the size).
     """
     path = Path(path)
     if is_exr(path):
@@ -258,6 +264,9 @@ def decode_photo(path, min_size: int | None = None) -> tuple[np.ndarray, PhotoIn
         stored_size = image.size  # before `draft` scales it down
         if min_size is not None and image.format == "JPEG":
             image.draft("RGB", (min_size, min_size))
+        elif longer_side is not None and image.format == "JPEG":
+            scale = min(1.0, DRAFT_SLACK * longer_side / max(image.size))
+            image.draft("RGB", (math.ceil(image.size[0] * scale), math.ceil(image.size[1] * scale)))
         _decode(path, image)
         info = _info_from_image(image, stored_size)
         try:
@@ -286,3 +295,32 @@ def block_means(pixels: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     planes = (Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32)) for c in range(pixels.shape[2]))
     return np.stack([np.asarray(plane.resize(grid, Image.Resampling.BOX)) for plane in planes], axis=2)
 
+
+# Pillow formats whose plugin reads only the header (the pixels need a handler or decoder Pillow lacks).
+_HEADER_ONLY_FORMATS = {"MPEG"}
+
+
+def photo_suffixes() -> set[str]:
+    """File name suffixes of every format Pillow can decode here (asked of Pillow, so new plugins count), plus
+    EXR, which the depth engine reads with OpenEXR."""
+    Image.init()
+    decodable = {
+        name for name, (factory, _accept) in Image.OPEN.items()
+        if not (isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile))
+    } - _HEADER_ONLY_FORMATS
+    if not EpsImagePlugin.has_ghostscript():
+        decodable.discard("EPS")  # Pillow renders EPS through Ghostscript
+    return {suffix for suffix, name in Image.registered_extensions().items() if name in decodable} | {".exr"}
+
+
+def collect_photos(sources) -> list[Path]:
+    """Files as given, folders expanded (non-recursively, sorted) to the photos in them: what the batch tool and
+    the video command line take."""
+    inputs = []
+    suffixes = photo_suffixes()
+    for source in map(Path, sources):
+        if source.is_dir():
+            inputs += sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+        else:
+            inputs.append(source)  # a missing or non-image file fails on its own, with its reason
+    return inputs

@@ -14,9 +14,8 @@ import numpy as np
 from PIL import Image
 
 from .background import build_background_layer
-from .depth_files import read_depth_map
-from .engine import estimate_depth
-from .errors import CancelledError, ImageError
+from .engine import depth_file_result, estimate_depth
+from .errors import CancelledError
 from .images import load_photo, quoted_name, read_photo_info, verify_photo
 from .result import DepthResult
 
@@ -30,6 +29,7 @@ class DepthRequest:
     model_path: str = ""  # a user's .onnx file instead of `model`
     device: str = "AUTO"
     search_dirs: tuple[Path, ...] = ()
+    refine_edges: bool = True  # put the map's discontinuities on the photo's edges (see depth/refine.py)
     # Also build the background layer (depth/background.py) behind the depth edges and beyond the frame.
     background_layer: bool = True
     # HxWx3 pixels standing in for a photo file that is gone but still packed in the .blend (re-estimating);
@@ -55,7 +55,7 @@ class DepthRequest:
 
     def _photo_at_depth_size(self, depth: DepthResult) -> np.ndarray:
         """The photo, HxWx3 uint8 at the depth map's resolution: the engine's own copy when it kept one."""
-        photo = getattr(depth, "photo", None)
+        photo = depth.photo
         height, width = depth.depth.shape
         if photo is None:
             photo = self.photo_pixels
@@ -75,17 +75,7 @@ class DepthRequest:
                 # No model will decode the photo, so decode it here: a photo is accepted only once all its
                 # pixels decoded without error, or a truncated file would give a half-grey object.
                 info = verify_photo(self.photo_path)
-                depth, warning = read_depth_map(self.depth_path, kind=self.depth_kind)
-                check_same_aspect(self.depth_path, depth.shape, self.photo_path, info.size)
-                return DepthResult(
-                    depth=depth,
-                    kind=self.depth_kind,
-                    model_id="file",
-                    photo_size=info.size,
-                    focal_length_35mm=info.focal_length_35mm,
-                    exif_orientation=info.exif_orientation,
-                    warning=warning,
-                )
+                return depth_file_result(self.photo_path, self.depth_path, self.depth_kind, info, self.refine_edges)
             # Reads only the header: a missing or broken photo is reported before the model is loaded.
             read_photo_info(self.photo_path)
         return estimate_depth(
@@ -96,19 +86,7 @@ class DepthRequest:
             search_dirs=self.search_dirs,
             progress=progress,
             cancel=cancel,
-        )
-
-
-def check_same_aspect(depth_path, depth_shape, photo_path, photo_size) -> None:
-    """Refuse a depth map whose aspect ratio differs from the photo's by more than rounding to whole pixels:
-    the mesh would be silently squashed."""
-    height, width = depth_shape
-    photo_width, photo_height = photo_size
-    height_mismatch = abs(height - width * photo_height / photo_width)
-    if height_mismatch > 1.0 and abs(width - height * photo_width / photo_height) > 1.0:
-        raise ImageError(
-            f"{quoted_name(Path(depth_path))} is {width}x{height} pixels, which is not the aspect ratio of the photo "
-            f"{quoted_name(Path(photo_path))} ({photo_width}x{photo_height}); the object would be distorted."
+            refine_edges=self.refine_edges,
         )
 
 

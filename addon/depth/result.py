@@ -23,5 +23,8 @@ class DepthResult:
     warning: str = ""  # one sentence, e.g. why CUDA was asked for but the CPU ran the model
     # The photo file's EXIF orientation (1: as stored), so that whoever shows the photo need not read it again.
     exif_orientation: int = 1
+    refined: bool = False  # the map was upsampled onto the photo's edges (refine.py), not bilinearly
+    # The photo, HxWx3 uint8 at the depth map's resolution, when it was decoded at that size (refinement)
+    photo: np.ndarray | None = None
     # The background layer (depth/background.py: `BackgroundLayer`), when the request asked for it.
     background: object = None

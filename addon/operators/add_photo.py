@@ -74,6 +74,7 @@ class MESH_OT_monocular_photo_add(DepthOperatorMixin, ImportHelper, Operator):
             row = body.row()
             row.active = bool(self.depth_filepath)
             row.prop(self, "depth_kind")
+            body.prop(self, "refine_edges")
             self.draw_live_inputs(body, "Depth")
 
         header, body = layout.panel("monocular_photo_mesh", default_closed=False)

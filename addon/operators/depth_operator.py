@@ -33,6 +33,12 @@ class DepthOperatorMixin:
         description="A depth model file (.onnx) to run instead of the chosen model",
         subtype='FILE_PATH',
     )
+    refine_edges: BoolProperty(
+        name="Refine Edges",
+        description="Upsample a depth map coarser than the photo (every model's, a small depth file) so that "
+        "its depth edges follow the photo's edges, leaving no in-between depths along silhouettes",
+        default=True,
+    )
     background_layer: BoolProperty(
         name="Background Layer",
         description="Also fill what a moving camera reveals: a layer behind the depth edges and the scene beyond "
@@ -66,6 +72,7 @@ class DepthOperatorMixin:
             model_path=bpy.path.abspath(self.model_filepath) if self.model_filepath else "",
             device=prefs.device,
             search_dirs=model_search_dirs(prefs),
+            refine_edges=self.refine_edges,
             background_layer=self.background_layer,
             **fields,
         )

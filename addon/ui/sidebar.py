@@ -5,7 +5,9 @@ from bpy.types import Panel
 from .. import live_inputs
 from ..depth import paths
 from ..operators.add_photo import MESH_OT_monocular_photo_add
+from ..operators.camera_move import OBJECT_OT_monocular_photo_camera_move
 from ..operators.reestimate import OBJECT_OT_monocular_photo_reestimate
+from ..operators.render_video import OBJECT_OT_monocular_photo_render_video
 from ..photo_object import depth_image, is_photo_object, modifier_input_property, photo_modifier
 
 
@@ -67,6 +69,7 @@ class VIEW3D_PT_monocular_photo(Panel):
             col.prop(provenance, "depth_kind")
             if provenance.provider:
                 col.prop(provenance, "provider")
+            col.prop(provenance, "refined_edges")
             body.operator_menu_enum(
                 OBJECT_OT_monocular_photo_reestimate.bl_idname, "model", text="Re-estimate Depth", icon='FILE_REFRESH'
             )
@@ -78,3 +81,32 @@ class VIEW3D_PT_monocular_photo(Panel):
             body.label(text=f"{image.name}  {image.size[0]} x {image.size[1]}")
             body.template_icon(icon_value=image.preview_ensure().icon_id, scale=8.0)
 
+
+
+class VIEW3D_PT_monocular_photo_camera_move(Panel):
+    """Camera Move: key a preset move on the photo object's camera and render it as a video."""
+
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "Monocular Photo"
+    bl_label = "Camera Move"
+
+    @classmethod
+    def poll(cls, context):
+        return is_photo_object(context.active_object)
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        settings = context.scene.monocular_photo_camera_move
+        layout.prop(settings, "preset")
+        layout.prop(settings, "intensity")
+        layout.prop(settings, "duration")
+        move = layout.operator(OBJECT_OT_monocular_photo_camera_move.bl_idname, text="Apply Move", icon='CAMERA_DATA')
+        move.preset = settings.preset
+        move.intensity = settings.intensity
+        move.duration = settings.duration
+        move.fps = context.scene.render.fps
+        layout.operator_context = 'INVOKE_DEFAULT'
+        layout.operator(OBJECT_OT_monocular_photo_render_video.bl_idname, text="Render Video", icon='RENDER_ANIMATION')

@@ -1,6 +1,6 @@
 """A corpus of damaged and odd input files, and what Monocular Photo must do with each.
 
-    python tests/corpus/make_corpus.py --out DIR
+    python -m tests.corpus.make_corpus --out DIR     (from the repository root)
 
 writes DIR/photos, DIR/depth and DIR/models. Each table below is one row per file: its name, how it is made
 and the expected outcome: `error` is a regular expression the one-sentence error must match (the message must
@@ -13,7 +13,6 @@ tests/blender/test_corpus_operators.py (add operator, Re-estimate).
 """
 
 import argparse
-import importlib.util
 import shutil
 import struct
 import zlib
@@ -24,7 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import ExifTags, Image
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.tool_scripts import load_tool
+
 PHOTO_SIZE = (96, 64)  # (width, height)
 
 
@@ -35,6 +35,7 @@ class Entry:
     error: str | None  # regex the error must match; None: a legitimate input
     note: str = ""  # what it stands for (a bug report, a kind of file people have)
     kind: str = "INVERSE"  # depth files only: what the map holds
+    warning: str | None = None  # legitimate inputs: regex the one-sentence warning must match (None: no warning)
 
 
 def photo_pixels(width: int = PHOTO_SIZE[0], height: int = PHOTO_SIZE[1]) -> np.ndarray:
@@ -222,7 +223,7 @@ DEPTHS = [
     Entry("metric_few_holes.npy", _npy(lambda: _with(_ramp(), 0.05, np.nan)), None, "holes filled as far",
           kind="DEPTH"),
     Entry("flat_inverse.npy", _npy(lambda: np.full(DEPTH_SIZE[::-1], 0.5, np.float32)), None,
-          "a flat object, with a warning"),
+          "a flat object, with a warning", warning="flat"),
     Entry("metric_negative.npy", _npy(lambda: -_ramp()), r"100 % of its pixels are negative",
           "issue 18: put the mesh behind the camera", kind="DEPTH"),
     Entry("metric_mostly_negative.exr", _exr(lambda: _with(_ramp(), 0.93, -1.0)), r"93 % of its pixels are negative",
@@ -238,25 +239,19 @@ DEPTHS = [
     Entry("bool.npy", _npy(lambda: _ramp() > 3), "bool"),
     Entry("object.npy", _npy(lambda: np.array([{"depth": 1}], dtype=object)), "not a readable .npy"),
     Entry("rgb_planes.npy", _npy(lambda: np.stack([_ramp()] * 3, axis=2)), "not an HxW depth map"),
-    Entry("wrong_aspect.npy", _npy(lambda: _ramp(size=(DEPTH_SIZE[0], DEPTH_SIZE[0]))), "aspect ratio",
-          "issue 18: built a squashed mesh", kind="DEPTH"),
+    Entry("wrong_aspect.npy", _npy(lambda: _ramp(size=(DEPTH_SIZE[0], DEPTH_SIZE[0]))), None,
+          "issue 18: built a squashed mesh; resampled to the photo's shape (issue 15)", kind="DEPTH",
+          warning="not the photo's aspect .* resampled to the photo's shape"),
     Entry("truncated.png", _truncated(_png16(lambda: _ramp(0.0, 1.0)), 0.5), "corrupt or truncated"),
     Entry("empty.exr", _bytes(b""), "is empty"),
 ]
-
-
-def _load_make_test_model():
-    spec = importlib.util.spec_from_file_location("make_test_model", REPO_ROOT / "tools" / "make_test_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _test_model(name: str, fraction: float = 1.0):
     def write(path: Path) -> None:
         import onnx
 
-        onnx.save(getattr(_load_make_test_model(), name)(), path)
+        onnx.save(getattr(load_tool("make_test_model"), name)(), path)
         if fraction < 1.0:
             data = path.read_bytes()
             path.write_bytes(data[: int(len(data) * fraction)])
@@ -269,7 +264,7 @@ def _fails_at_run_time(path: Path) -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    make_test_model = _load_make_test_model()
+    make_test_model = load_tool("make_test_model")
     shape = numpy_helper.from_array(np.array([1, 5, 7], dtype=np.int64), "shape")
     graph = helper.make_graph(
         [helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1], keepdims=1),

@@ -15,7 +15,7 @@ from addon.depth.images import block_means
 from addon.depth.jobs import DepthRequest
 from tests.corpus import make_corpus
 
-from .helpers import load_tool
+from tests.tool_scripts import load_tool
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +104,14 @@ def test_depth_file(corpus, entry):
         assert depth.ndim == 2 and np.isfinite(depth).all()
         if entry.kind == "DEPTH":
             assert depth.min() > 0
-        flat = depth.max() == depth.min()
-        assert flat == bool(result.warning), result.warning  # a flat map, and only that, is warned about
-        if flat:
-            assert f'"{entry.name}"' in result.warning and "flat" in result.warning
+        # Always the photo's aspect: never a squashed mesh.
+        photo_width, photo_height = result.photo_size
+        assert abs(depth.shape[0] - depth.shape[1] * photo_height / photo_width) <= 1.0
+        assert (depth.max() == depth.min()) == (entry.warning == "flat")
+        if entry.warning is None:
+            assert not result.warning
+        else:  # one sentence naming the file
+            assert re.search(entry.warning, result.warning) and f'"{entry.name}"' in result.warning, result.warning
     assert folder_fingerprint(corpus["depth"]) == before
 
 

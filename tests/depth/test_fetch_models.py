@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from .helpers import load_tool
+from tests.tool_scripts import load_tool
 
 fetch_models = load_tool("fetch_models")
 

@@ -2,7 +2,6 @@
 
 import ast
 import hashlib
-import importlib.util
 import json
 import re
 import shutil
@@ -13,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.tool_scripts import load_tool
+
 from packaging_support import REPO_ROOT, WHEEL_CACHE, run_build, this_platform
 
-spec = importlib.util.spec_from_file_location("build_extension", REPO_ROOT / "tools" / "build_extension.py")
-build_extension = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(build_extension)
+build_extension = load_tool("build_extension")
 BuildError = build_extension.BuildError
 
 # Top-level module of each bundled distribution (what `import` sees).
