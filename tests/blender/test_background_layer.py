@@ -43,11 +43,11 @@ def photo(tmp_path):
     return path, write_photo(path, WIDTH, HEIGHT)
 
 
-def build(photo, depth, **inputs):
+def build(photo, depth, lit=False, **inputs):
     """A photo object with its background layer; returns (object, layer)."""
     path, pixels = photo
     layer = build_background_layer(pixels, depth, "INVERSE")
-    settings = PhotoObjectSettings(**{"resolution": WIDTH, **inputs})
+    settings = PhotoObjectSettings(lit=lit, **{"resolution": WIDTH, **inputs})
     result = dataclasses.replace(depth_result(depth), background=layer)
     obj = photo_object.create_photo_object(bpy.context, path, result, settings)
     return obj, layer
@@ -433,3 +433,9 @@ def test_layer_is_hidden_from_the_photo_camera(factory_scene, photo, tmp_path):
     rendered = np.asarray(Image.open(tmp_path / "render.png").convert("RGB"))
     value = psnr(rendered, pixels)
     assert value >= 35.0, f"PSNR {value:.1f} dB"
+
+
+def test_lit_objects_light_both_layers(factory_scene, photo):
+    obj, _layer = build(photo, block_depth(), lit=True)
+    for material in (photo_object.photo_material(obj), photo_object.background_material(obj)):
+        assert any(node.bl_idname == "ShaderNodeBsdfPrincipled" for node in material.node_tree.nodes)
