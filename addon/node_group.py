@@ -89,7 +89,8 @@ def _interface_inputs():
 
 def is_monocular_photo_group(group, current_version=False) -> bool:
     """Whether `group` is a Monocular Photo group (of this add-on's version when `current_version`)."""
-    if group is None or VERSION_PROPERTY not in group:
+    # Its sub-groups (the depth sampler) carry the version too, but are not modifier groups.
+    if group is None or VERSION_PROPERTY not in group or not group.is_modifier:
         return False
     return not current_version or group[VERSION_PROPERTY] == GROUP_VERSION
 

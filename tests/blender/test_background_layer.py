@@ -439,3 +439,13 @@ def test_lit_objects_light_both_layers(factory_scene, photo):
     obj, _layer = build(photo, block_depth(), lit=True)
     for material in (photo_object.photo_material(obj), photo_object.background_material(obj)):
         assert any(node.bl_idname == "ShaderNodeBsdfPrincipled" for node in material.node_tree.nodes)
+
+
+def test_an_orphan_depth_sampler_is_not_taken_for_the_group(factory_scene, photo):
+    """A file can hold this version's depth sampler without its group (saved after the group lost its last user):
+    building or upgrading an object must still use the whole group."""
+    sampler = node_group._depth_sampler()
+    assert not node_group.is_monocular_photo_group(sampler, current_version=True)
+    obj, _layer = build(photo, block_depth())
+    assert photo_object.photo_modifier(obj).node_group.name.startswith(node_group.GROUP_NAME)
+    assert photo_object.photo_modifier(obj).node_group is not sampler
