@@ -46,6 +46,11 @@ class DepthRequest:
                             cancel)
         if cancel is not None and cancel():
             raise CancelledError(f"Depth estimation for {quoted_name(Path(self.photo_path))} was cancelled.")
+        return self.with_background(depth, progress)
+
+    def with_background(self, depth: DepthResult, progress=None) -> DepthResult:
+        """`depth` (this request's) with its background layer built: a fraction of a second at the working
+        resolution, so a worker thread's job in the UI."""
         if progress is not None:
             progress(0.9, "Filling background")
         background = build_background_layer(self._photo_at_depth_size(depth), depth.depth, depth.kind)
@@ -88,6 +93,17 @@ class DepthRequest:
             cancel=cancel,
             refine_edges=self.refine_edges,
         )
+
+
+def reuse_depth(cached_request: DepthRequest, cached: DepthResult, request: DepthRequest) -> DepthResult | None:
+    """The depth `cached_request` gave (`cached`) as `request` asks for it, when both have the same depth source
+    (redo with other options): the background layer is built or dropped as asked, the network never runs.
+    None when the source differs."""
+    if dataclasses.replace(cached_request, background_layer=request.background_layer) != request:
+        return None
+    if not request.background_layer:
+        return dataclasses.replace(cached, background=None)
+    return cached if cached.background is not None else request.with_background(cached)
 
 
 class DepthJob:

@@ -6,7 +6,7 @@ from PIL import Image
 
 from addon.depth import CancelledError
 from addon.depth.background import margin_pixels
-from addon.depth.jobs import DepthJob, DepthRequest
+from addon.depth.jobs import DepthJob, DepthRequest, reuse_depth
 from addon.depth.result import DepthResult
 
 from .helpers import split_photo
@@ -71,3 +71,20 @@ def test_the_worker_thread_builds_it_and_cancel_stops_before_it(photo_and_depth)
     cancelled.start()._thread.join()
     with pytest.raises(CancelledError, match="photo.png"):
         cancelled.result()
+
+
+def test_redo_switching_the_layer_reuses_the_depth_map(photo_and_depth, tmp_path):
+    """Redo with the layer switched on reuses the depth map and builds only the layer; switched off, drops it."""
+    photo, depth_path = photo_and_depth
+    without_request = DepthRequest(str(photo), depth_path=str(depth_path), background_layer=False)
+    without = without_request.run()
+    request = DepthRequest(str(photo), depth_path=str(depth_path))
+    added = reuse_depth(without_request, without, request)
+    assert reuse_depth(request, added, without_request).background is None
+    assert reuse_depth(request, added, request) is added
+    other_source = DepthRequest(str(photo), depth_path=str(tmp_path / "other.npy"))
+    assert reuse_depth(without_request, without, other_source) is None
+    built = request.run()
+    np.testing.assert_array_equal(added.depth, built.depth)
+    for field in ("depth", "colour", "reach"):
+        np.testing.assert_array_equal(getattr(added.background, field), getattr(built.background, field))
