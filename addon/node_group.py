@@ -1,6 +1,6 @@
 """The "Monocular Photo" Geometry Nodes group: a depth image in, the photo's surface in its camera's frame out.
 
-`build_node_group()` is the reviewable source of the group that `tools/build_node_assets.py` saves into
+`build_node_group()` is the reviewable source of the group that `tools/release/build_node_assets.py` saves into
 `node_assets/monocular_photo.blend`; the add-on appends it from there (see `photo_object.py`).
 
 Frame convention (CONTRACT.md): the camera sits at the object's origin and looks down local -Z with +Y up.

@@ -10,8 +10,9 @@ TOOLS_DIR = REPO_ROOT / "tools"
 
 
 def load_tool(name: str):
-    """The module of `tools/<name>.py`, imported on first use."""
-    module_name = f"tools_{name}"
+    """The module of `tools/<name>.py` (`name` may name a subfolder: "release/build_extension"), imported on first
+    use."""
+    module_name = "tools_" + name.replace("/", "_")
     if module_name not in sys.modules:
         spec = importlib.util.spec_from_file_location(module_name, TOOLS_DIR / f"{name}.py")
         module = importlib.util.module_from_spec(spec)

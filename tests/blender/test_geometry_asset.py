@@ -73,7 +73,7 @@ def test_shipped_blend_matches_the_source(empty_file):
     built = describe(node_group.build_node_group("Fresh Build"))
     assert shipped["interface"] == built["interface"]
     assert shipped["links"] == built["links"]
-    assert shipped == built, "node_assets/monocular_photo.blend is stale: run tools/build_node_assets.py"
+    assert shipped == built, "node_assets/monocular_photo.blend is stale: run tools/release/build_node_assets.py"
 
 
 def test_shipped_group_is_a_geometry_nodes_modifier_asset(empty_file):
