@@ -12,7 +12,7 @@ Nothing here imports bpy: the Blender properties are made by `operator_property(
 from dataclasses import dataclass
 
 # Interface panels, in the order the modifier and the N-panel show them.
-PANELS = ("Depth", "Mesh", "Camera")
+PANELS = ("Depth", "Mesh", "Background", "Camera")
 
 # unit: (group socket subtype, operator property unit, operator property subtype)
 _UNITS = {
@@ -79,6 +79,18 @@ LIVE_INPUTS = [
     LiveInput("relief", "Relief", 10, "BOOLEAN", False,
               "Bas-relief: the photo flat at Near, displaced along the view axis, instead of points on their "
               "camera rays", "Mesh"),
+    # Sockets 12 and 13 are wiring inputs (the background layer's depth image and material, see node_group.py).
+    LiveInput("background", "Background", 14, "BOOLEAN", True,
+              "Show the background layer: what a moving camera reveals behind the depth edges and beyond the "
+              "photo's frame (objects built without it have none until Re-estimate)", "Background"),
+    LiveInput("background_reach", "Background Reach", 15, "FLOAT", 1.0,
+              "How far the background layer reaches under the foreground behind each depth edge, as a fraction of "
+              "the widest reveal it was filled for (0: only a seam along the edge)", "Background",
+              minimum=0.0, maximum=1.0, unit="FACTOR"),
+    LiveInput("border_margin", "Border Margin", 16, "FLOAT", 0.1,
+              "How far the scene continues beyond each side of the photo's frame, as a fraction of the frame "
+              "(at most 0.2, the margin the layer was filled for)", "Background",
+              minimum=0.0, maximum=0.2, unit="FACTOR"),
 ]
 
 

@@ -1,6 +1,6 @@
 """The "Monocular Photo" Geometry Nodes group: a depth image in, the photo's surface in its camera's frame out.
 
-`build_node_group()` is the reviewable source of the group that `tools/build_node_assets.py` saves into
+`build_node_group()` is the reviewable source of the group that `tools/release/build_node_assets.py` saves into
 `node_assets/monocular_photo.blend`; the add-on appends it from there (see `photo_object.py`).
 
 Frame convention (CONTRACT.md): the camera sits at the object's origin and looks down local -Z with +Y up.
@@ -26,7 +26,7 @@ from . import live_inputs
 GROUP_NAME = "Monocular Photo"
 DEPTH_SAMPLER_NAME = "Monocular Photo Depth Sampler"
 # Bump when the group changes: photo objects made by an older add-on keep their own copy of the group.
-GROUP_VERSION = 6
+GROUP_VERSION = 7
 VERSION_PROPERTY = "monocular_photo_version"
 UV_MAP_NAME = "UVMap"
 # The mesh reaches this fraction of the frame beyond each edge of the photo (showing the edge pixels), so that
@@ -39,11 +39,17 @@ FRAME_MARGIN = 0.01
 DEPTH_IMAGE = "Depth Image"
 METRIC_DEPTH = "Metric Depth"
 MATERIAL = "Material"
+BACKGROUND_DEPTH_IMAGE = "Background Depth Image"
+BACKGROUND_MATERIAL = "Background Material"
 _WIRING_INPUTS = (
     (DEPTH_IMAGE, 1, "NodeSocketImage", "Float, non-colour depth image; row 0 at the bottom like every Blender image"),
     (METRIC_DEPTH, 2, "NodeSocketBool",
      "The depth image holds distances along the view axis, not relative inverse depth (Far unused)"),
     (MATERIAL, 11, "NodeSocketMaterial", "Material of the surface"),
+    (BACKGROUND_DEPTH_IMAGE, 12, "NodeSocketImage",
+     "The background layer over the extended frame (float, non-colour): R = depth like the Depth Image, G = reach; "
+     "none: no background layer"),
+    (BACKGROUND_MATERIAL, 13, "NodeSocketMaterial", "Material of the background layer (its colour image)"),
 )
 
 # The live inputs by name, for the nodes below.
@@ -55,6 +61,18 @@ FOCAL_LENGTH = live_inputs.live_input("focal_length").name
 SENSOR_WIDTH = live_inputs.live_input("sensor_width").name
 TEAR_THRESHOLD = live_inputs.live_input("tear_threshold").name
 RELIEF = live_inputs.live_input("relief").name
+BACKGROUND = live_inputs.live_input("background").name
+BACKGROUND_REACH = live_inputs.live_input("background_reach").name
+BORDER_MARGIN = live_inputs.live_input("border_margin").name
+# The background layer sits this fraction of its distance farther than it was filled: where it meets the
+# photo's own surface (the far side's rim along a band, the frame's border ring) or its coarser faces cut a
+# corner of it, the front layer still wins from the photo camera (0.2 % left a few pixels of the fill showing
+# through on bench_views' reprojection; 1 % none but one), and a moving camera sees no gap for it.
+BACKGROUND_PUSH_BACK = 0.01
+# The background grid has a vertex every this many steps of the front grid: the layer is a smooth fill whose
+# detail is in its colour image. A ninth of the vertices keeps the object's evaluation within 1.5x of the
+# front's alone (tools/bench_mesh.py: 1.56x at a step of 2); the band still loses no face on bench_views' moves.
+BACKGROUND_GRID_STEP = 3
 
 
 def input_names() -> tuple[str, ...]:
@@ -71,9 +89,16 @@ def _interface_inputs():
 
 def is_monocular_photo_group(group, current_version=False) -> bool:
     """Whether `group` is a Monocular Photo group (of this add-on's version when `current_version`)."""
-    if group is None or VERSION_PROPERTY not in group:
+    # Its sub-groups (the depth sampler) carry the version too, but are not modifier groups.
+    if group is None or VERSION_PROPERTY not in group or not group.is_modifier:
         return False
     return not current_version or group[VERSION_PROPERTY] == GROUP_VERSION
+
+
+def has_input(group, name) -> bool:
+    """Whether `group` has input `name` (a group made by an older add-on version may lack newer inputs)."""
+    return any(item.item_type == "SOCKET" and item.in_out == "INPUT" and item.name == name
+               for item in group.interface.items_tree)
 
 
 def input_identifier(group, name) -> str:
@@ -241,6 +266,7 @@ class _Frame:
     vertices_x: bpy.types.NodeSocket  # grid vertices along the photo's width
     vertices_y: bpy.types.NodeSocket  # and along its height
     frame_to_uv: bpy.types.NodeSocket  # scale from frame x, y to photo coordinates (offset 0.5)
+    frame_size: bpy.types.NodeSocket  # (width, height, 0) of the photo's frame at distance 1
     point: bpy.types.NodeSocket  # field: each grid vertex's (x, y) on the frame (the grid itself is turned)
     nearest_pixel: bpy.types.NodeSocket  # the grid is no finer than the depth image: sample the nearest pixel
 
@@ -293,7 +319,8 @@ def _frame_and_grid(b, _surface, _frame):
     grid_x, grid_y, _ = b.separate("Grid Position", b.out("GeometryNodeInputPosition", "Position"))
     frame_y = b.math("Grid X Down The Photo", "MULTIPLY", grid_x, -1.0)
     point = b.combine("Grid Frame Point", grid_y, frame_y)
-    return grid, _Frame(vertices_x, vertices_y, frame_to_uv, point, nearest_pixel)
+    frame_size = b.combine("Frame Size", frame_width, frame_height)
+    return grid, _Frame(vertices_x, vertices_y, frame_to_uv, frame_size, point, nearest_pixel)
 
 
 def _depth(b, grid, frame):
@@ -409,6 +436,92 @@ def _uv_map(b, surface, frame):
     return with_uv, frame
 
 
+def _background_layer(b, surface, frame):
+    """Background Layer: a second grid over the extended frame (the frame plus the Border Margin beyond each
+    side) behind the front layer, where the Background Depth Image says a camera move can reveal something:
+    behind the depth edges up to Background Reach, and beyond the frame. Its faces have their own UVs into
+    the background's colour image and their own material; joined to the front layer before projection, so
+    Depth Scale, Relief and the projection apply to both."""
+    image = b.input(BACKGROUND_DEPTH_IMAGE)
+    front_info = b.node("GeometryNodeImageInfo", "Front Depth Image Info", [("Image", b.input(DEPTH_IMAGE))])
+    info = b.node("GeometryNodeImageInfo", "Background Image Info", [("Image", image)])
+    front_size = b.combine("Front Image Size", _socket(front_info.outputs, "Width"),
+                           _socket(front_info.outputs, "Height"))
+    extended_size = b.combine("Extended Image Size", _socket(info.outputs, "Width"), _socket(info.outputs, "Height"))
+    # Objects made without the layer (an empty input) or with it switched off: nothing is built, nothing costs.
+    has_layer = b.math("Has Background Image", "GREATER_THAN", _socket(info.outputs, "Width"), 0.0)
+    layer_on = b.out("FunctionNodeBooleanMath", "Background On", [(0, has_layer), (1, b.input(BACKGROUND))],
+                     operation="AND")
+
+    # The extended image spans the frame scaled by its size over the front image's (the same pixel pitch, whole
+    # pixels of margin on each side); the grid spans the live margin's part of it.
+    b.next_column()
+    image_extent = b.vector_math("Extended Image Extent", "DIVIDE", extended_size, front_size)
+    margin_extent = b.math("Margin Extent", "MULTIPLY_ADD", b.input(BORDER_MARGIN), 2.0, 1.0)
+    extent = b.vector_math("Background Extent", "MINIMUM", image_extent, b.combine(
+        "Margin Extents", margin_extent, margin_extent, 1.0))
+    extent_x, extent_y, _ = b.separate("Background Extent XY", extent)
+    size_x, size_y, _ = b.separate("Background Size", b.vector_math("Background Grid Size", "MULTIPLY", extent,
+                                                                     frame.frame_size))
+    # (vertices - 1) steps of the front grid's pitch span the frame and its small FRAME_MARGIN.
+    steps_per_extent = 1.0 / BACKGROUND_GRID_STEP / (1.0 + 2.0 * FRAME_MARGIN)
+    vertices = []
+    for axis, front_vertices, axis_extent in (("X", frame.vertices_x, extent_x), ("Y", frame.vertices_y, extent_y)):
+        steps = b.math(f"Background Steps {axis}", "MULTIPLY", b.math(
+            f"Front Steps {axis}", "SUBTRACT", front_vertices, 1.0), axis_extent)
+        vertices.append(b.math(f"Background Vertices {axis}", "MAXIMUM", b.math(
+            f"Round Background {axis}", "ROUND", b.math(f"Scaled Background Steps {axis}", "MULTIPLY_ADD", steps,
+                                                        steps_per_extent, 1.0)), 2.0))
+
+    # Turned like the front grid (see the grid stage), so that sampling runs along the image's rows.
+    b.next_column()
+    grid = b.out("GeometryNodeMeshGrid", "Background Grid", [("Size X", size_y), ("Size Y", size_x),
+                                                             ("Vertices X", vertices[1]), ("Vertices Y", vertices[0])])
+    grid = b.out("GeometryNodeRemoveAttribute", "Smooth Background Grid", [("Geometry", grid), ("Name", "sharp_face")])
+    grid_x, grid_y, _ = b.separate("Background Grid Position", b.out("GeometryNodeInputPosition",
+                                                                     "Background Position"))
+    point = b.combine("Background Frame Point", grid_y, b.math("Background X Down The Photo", "MULTIPLY", grid_x, -1.0))
+    # Photo coordinates into the extended image: u' = 0.5 + x (W / We) / frame width.
+    extended_frame_to_uv = b.vector_math("Extended Frame To UV", "DIVIDE", frame.frame_to_uv, image_extent)
+    extended_uv = b.vector_math("Extended UV", "MULTIPLY_ADD", point, extended_frame_to_uv, (0.5, 0.5, 0.0))
+
+    # Faces whose every corner is beyond the live reach (or has no geometry at all) go: compared on the points
+    # (the nearest pixel, never a reach interpolated between band and nothing), then read on the faces, where a
+    # boolean is true when it is true at all corners. So a face stays when any corner is needed.
+    b.next_column()
+    reach_colour = b.out("GeometryNodeImageTexture", "Reach Sample", [("Image", image), ("Vector", extended_uv)],
+                         output="Color", interpolation="Closest", extension="EXTEND")
+    reach = b.out("FunctionNodeSeparateColor", "Reach", [(0, reach_colour)], output="Green")
+    beyond_reach = b.out("FunctionNodeCompare", "Beyond Reach", [("A", reach), ("B", b.input(BACKGROUND_REACH))],
+                         output="Result", data_type="FLOAT", operation="GREATER_THAN")
+    beyond_capture = b.capture("Capture Beyond Reach", "POINT", grid, "Beyond Reach", "BOOLEAN", beyond_reach)
+    needed = b.out("GeometryNodeDeleteGeometry", "Delete Unneeded Faces", [
+        ("Geometry", _socket(beyond_capture.outputs, "Geometry")),
+        ("Selection", _socket(beyond_capture.outputs, "Beyond Reach"))], domain="FACE", mode="ALL")
+
+    b.next_column()
+    with_uv = b.out("GeometryNodeStoreNamedAttribute", "Store Background UV", [
+        ("Geometry", needed), ("Name", UV_MAP_NAME), ("Value", extended_uv)], data_type="FLOAT2", domain="CORNER")
+    distance = b.group("Sample Background Depth", _depth_sampler(), [
+        ("Image", image), ("UV", extended_uv), ("Closest", frame.nearest_pixel), ("Metric", b.input(METRIC_DEPTH)),
+        ("Near", b.input(NEAR)), ("Far", b.input(FAR))], output="Distance")
+    x, y, _ = b.separate("Background Frame XY", point)
+    pushed_back = b.math("Pushed Back Distance", "MULTIPLY", distance, 1.0 + BACKGROUND_PUSH_BACK)
+    placed = b.out("GeometryNodeSetPosition", "Background Depth",
+                   [("Geometry", with_uv), ("Position", b.combine("Background Point", x, y, pushed_back))])
+    # Mesh Grid's one empty slot gets the background's material; the join keeps the front layer's slot first.
+    with_material = b.out("GeometryNodeReplaceMaterial", "Background Material Slot",
+                          [("Geometry", placed), ("New", b.input(BACKGROUND_MATERIAL))])
+
+    b.next_column()
+    joined = b.node("GeometryNodeJoinGeometry", "Join Background")
+    # Multi-input socket, whose last link comes first: the front layer first (its vertices keep their indices
+    # and its material the first slot), then the background.
+    b.tree.links.new(with_material, joined.inputs[0])
+    b.tree.links.new(surface, joined.inputs[0])
+    return b.switch("Background", layer_on, surface, _socket(joined.outputs, "Geometry"), "GEOMETRY"), frame
+
+
 def _projection(b, surface, frame):
     """Projection: each point from frame space onto its camera ray (or the relief plane), depth scale applied."""
     # Depth scale stretches distances away from Near: z' = near + (z - near) s, written z' = z s + near (1 - s);
@@ -447,6 +560,7 @@ _STAGES = (
     ("Depth", _depth),
     ("Tearing", _tearing),
     ("UV Map", _uv_map),
+    ("Background Layer", _background_layer),
     ("Projection", _projection),
     ("Material", _material),
 )

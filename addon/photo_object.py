@@ -14,6 +14,7 @@ import numpy as np
 
 from . import live_inputs, node_group
 from .depth import DepthResult, load_photo
+from .depth.background import blender_depth_pixels
 from .depth.images import block_means, decode_photo, fit_size, srgb_to_linear
 from .depth.paths import NODE_ASSET_BLEND
 
@@ -47,6 +48,8 @@ def create_photo_object(context, photo_path, depth: DepthResult, settings: Photo
 
     The object gets one Geometry Nodes modifier using the bundled "Monocular Photo" group, a packed float
     depth image and a material showing the photo. It is rotated so that its camera looks horizontally.
+    With `depth.background` (a `BackgroundLayer`) it also gets the background layer's packed depth and colour
+    images and a second material showing the colour image.
 
     With `settings.add_camera` a camera with the object's world matrix and the photo's intrinsics is added.
     It becomes the scene camera, and the render resolution is set to the photo's aspect, only when the
@@ -63,6 +66,7 @@ def create_photo_object(context, photo_path, depth: DepthResult, settings: Photo
         created.append(depth_image)
         material = _new_material(photo_path.stem, photo_image, settings.lit)
         created.append(material)
+        background = _new_background(photo_path.stem, depth, settings.lit, created)
         group, appended_groups = _bundled_node_group()
         created += appended_groups
         mesh = bpy.data.meshes.new(photo_path.stem)
@@ -82,13 +86,16 @@ def create_photo_object(context, photo_path, depth: DepthResult, settings: Photo
                 node_group.DEPTH_IMAGE: depth_image,
                 node_group.METRIC_DEPTH: depth.kind == "DEPTH",
                 node_group.MATERIAL: material,
+                **background,
                 **{spec.name: settings.inputs[spec.attribute] for spec in live_inputs.LIVE_INPUTS},
             },
         )
 
-        # The group's Material input sets the faces' material; the slot shows it in the Material tab too,
-        # where artists look for it to edit.
+        # The group's Material inputs set the faces' materials; the slots show them in the Material tab too,
+        # where artists look for them to edit.
         mesh.materials.append(material)
+        if background:
+            mesh.materials.append(background[node_group.BACKGROUND_MATERIAL])
 
         _record_provenance(obj, depth)
         obj.monocular_photo.photo_path = str(photo_path)
@@ -111,20 +118,46 @@ def create_photo_object(context, photo_path, depth: DepthResult, settings: Photo
 
 
 def replace_depth(obj, depth: DepthResult):
-    """Give the photo object `obj` a new depth image (e.g. from another model), keeping its live inputs."""
+    """Give the photo object `obj` a new depth image (e.g. from another model), keeping its live inputs; its
+    background layer follows `depth.background` (a new one, or none). An object made by an older add-on
+    version that gets a background layer moves to this version's node group, its live inputs kept."""
     modifier = photo_modifier(obj)
+    if depth.background is not None and not node_group.has_input(modifier.node_group,
+                                                                 node_group.BACKGROUND_DEPTH_IMAGE):
+        _upgrade_node_group(modifier)
     old_image = depth_image(obj)
+    old_background = background_images(obj)
     name = old_image.name if old_image is not None else obj.name + " depth"
-    new_image = _new_depth_image(name, depth)
+    stem = name.removesuffix(" depth")
+    created = []
     try:
-        is_metric = depth.kind == "DEPTH"
-        set_modifier_inputs(modifier, {node_group.DEPTH_IMAGE: new_image, node_group.METRIC_DEPTH: is_metric})
+        new_image = _new_depth_image(name, depth)
+        created.append(new_image)
+        values = {node_group.DEPTH_IMAGE: new_image, node_group.METRIC_DEPTH: depth.kind == "DEPTH"}
+        material = background_material(obj)
+        if depth.background is not None:
+            depth_pixels, colour = _new_background_images(stem, depth.background, created)
+            if material is None:
+                material = _new_material(stem + " background", colour, _is_lit(photo_material(obj)))
+                created.append(material)
+                obj.data.materials.append(material)
+            else:
+                _set_material_image(material, colour)
+            values |= {node_group.BACKGROUND_DEPTH_IMAGE: depth_pixels, node_group.BACKGROUND_MATERIAL: material}
+        elif node_group.has_input(modifier.node_group, node_group.BACKGROUND_DEPTH_IMAGE):
+            values[node_group.BACKGROUND_DEPTH_IMAGE] = None
+            if material is not None:
+                _set_material_image(material, None)
+        set_modifier_inputs(modifier, values)
     except BaseException:
-        bpy.data.images.remove(new_image)
+        _remove_datablocks(created)
         raise
-    if old_image is not None and old_image.users == 0:
-        bpy.data.images.remove(old_image)
-        new_image.name = name  # the old image no longer holds the name
+    for old, new in ((old_image, new_image), *zip(old_background, background_images(obj))):
+        if old is not None and old.users == 0:
+            old_name = old.name
+            bpy.data.images.remove(old)
+            if new is not None:
+                new.name = old_name  # the old image no longer holds the name
     _record_provenance(obj, depth)
 
 
@@ -153,6 +186,17 @@ def photo_size(obj) -> tuple[int, int]:
     return (1, 1)
 
 
+def _upgrade_node_group(modifier):
+    """Move the modifier to this add-on version's group, keeping the values of the inputs both groups have."""
+    old_group = modifier.node_group
+    values = {name: modifier_input(modifier, name) for name in node_group.input_names()
+              if node_group.has_input(old_group, name)}
+    values |= {spec.name: spec.default for spec in live_inputs.LIVE_INPUTS if spec.name not in values}
+    group, _appended = _bundled_node_group()
+    modifier.node_group = group
+    set_modifier_inputs(modifier, values)
+
+
 def photo_settings(obj):
     """The provenance property group of a photo object (photo path, model id, depth kind, provider, whether
     the edges were refined)."""
@@ -176,20 +220,56 @@ def depth_image(obj):
     return modifier_input(photo_modifier(obj), node_group.DEPTH_IMAGE)
 
 
+def photo_material(obj):
+    """The material the photo object's front layer shows, or None."""
+    return modifier_input(photo_modifier(obj), node_group.MATERIAL)
+
+
+def background_material(obj):
+    """The material of the photo object's background layer, or None (none yet, or an older object)."""
+    modifier = photo_modifier(obj)
+    if not node_group.has_input(modifier.node_group, node_group.BACKGROUND_MATERIAL):
+        return None
+    return modifier_input(modifier, node_group.BACKGROUND_MATERIAL)
+
+
+def background_images(obj):
+    """(depth image, colour image) of the photo object's background layer; None for each it lacks."""
+    modifier = photo_modifier(obj)
+    if not node_group.has_input(modifier.node_group, node_group.BACKGROUND_DEPTH_IMAGE):
+        return None, None
+    return modifier_input(modifier, node_group.BACKGROUND_DEPTH_IMAGE), _material_image(background_material(obj))
+
+
 def photo_image(obj):
     """The photo's image datablock (the one the photo object's material shows), or None.
 
     It may be packed (an EXIF-rotated photo, one Blender cannot read, or the "pack photo" option), so it can
     stand in for a photo file that has moved.
     """
-    modifier = photo_modifier(obj)
-    material = modifier_input(modifier, node_group.MATERIAL) if modifier is not None else None
+    return _material_image(photo_material(obj) if photo_modifier(obj) is not None else None)
+
+
+def _material_image(material):
+    """The image a material made by `_new_material` shows, or None."""
+    node = _texture_node(material)
+    return node.image if node is not None else None
+
+
+def _texture_node(material):
     if material is None or material.node_tree is None:
         return None
-    for node in material.node_tree.nodes:
-        if node.bl_idname == "ShaderNodeTexImage" and node.image is not None:
-            return node.image
-    return None
+    return next((node for node in material.node_tree.nodes if node.bl_idname == "ShaderNodeTexImage"), None)
+
+
+def _set_material_image(material, image):
+    _texture_node(material).image = image
+
+
+def _is_lit(material) -> bool:
+    """Whether a material made by `_new_material` shades with a BSDF (the "Lit" option)."""
+    return material is not None and material.node_tree is not None and any(
+        node.bl_idname == "ShaderNodeBsdfPrincipled" for node in material.node_tree.nodes)
 
 
 def photo_source(obj):
@@ -335,6 +415,32 @@ def _new_depth_image(name, depth: DepthResult):
     image.file_format = "OPEN_EXR"
     image.pack()
     return image
+
+
+def _new_background(stem, depth: DepthResult, lit: bool, created) -> dict:
+    """The background layer's images and material as group input values ({} without a layer)."""
+    if depth.background is None:
+        return {}
+    depth_pixels, colour = _new_background_images(stem, depth.background, created)
+    material = _new_material(stem + " background", colour, lit)
+    created.append(material)
+    return {node_group.BACKGROUND_DEPTH_IMAGE: depth_pixels, node_group.BACKGROUND_MATERIAL: material}
+
+
+def _new_background_images(stem, layer, created):
+    """(depth image, colour image) of a `BackgroundLayer`, both packed: a float, non-colour EXR holding depth
+    (R) and reach (G) over the extended frame, and a PNG holding its colours."""
+    pixels = blender_depth_pixels(layer)
+    height, width = pixels.shape[:2]
+    depth_pixels = bpy.data.images.new(stem + " background depth", width, height, alpha=False, float_buffer=True,
+                                       is_data=True)
+    created.append(depth_pixels)
+    depth_pixels.pixels.foreach_set(pixels.ravel())
+    depth_pixels.file_format = "OPEN_EXR"
+    depth_pixels.pack()
+    colour = _new_packed_photo(stem + " background", layer.colour)
+    created.append(colour)
+    return depth_pixels, colour
 
 
 def _new_material(name, photo_image, lit: bool):

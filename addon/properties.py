@@ -22,6 +22,19 @@ CAMERA_MOVE_ITEMS = (
     ('ORBIT', "Orbit", "Swing along an arc around the subject and back (loops)"),
 )
 
+# The camera move's choices, shared by the Camera Move operator and the sidebar's settings.
+CAMERA_MOVE_PRESET = EnumProperty(name="Preset", description="The kind of move", items=CAMERA_MOVE_ITEMS,
+                                  default='ZOOM_IN')
+CAMERA_MOVE_INTENSITY = FloatProperty(
+    name="Intensity",
+    description="Size of the move: 1 shifts the nearest point of the photo by about 4 % of the frame",
+    default=1.0,
+    min=0.0,
+    soft_max=5.0,
+)
+CAMERA_MOVE_DURATION = FloatProperty(name="Duration", description="Length of the move in seconds", default=5.0,
+                                     soft_min=0.1)
+
 
 class MonocularPhotoProperties(bpy.types.PropertyGroup):
     """Provenance of a photo object: the photo and the depth estimate it was built from."""
@@ -59,15 +72,9 @@ class MonocularPhotoProperties(bpy.types.PropertyGroup):
 class MonocularPhotoCameraMoveSettings(bpy.types.PropertyGroup):
     """The sidebar's Camera Move choices (stored on the scene as `scene.monocular_photo_camera_move`)."""
 
-    preset: EnumProperty(name="Preset", description="The kind of move", items=CAMERA_MOVE_ITEMS, default='ZOOM_IN')
-    intensity: FloatProperty(
-        name="Intensity",
-        description="Size of the move: 1 shifts the nearest point of the photo by about 4 % of the frame",
-        default=1.0,
-        min=0.0,
-        soft_max=5.0,
-    )
-    duration: FloatProperty(name="Duration", description="Length of the move in seconds", default=5.0, min=0.01)
+    preset: CAMERA_MOVE_PRESET
+    intensity: CAMERA_MOVE_INTENSITY
+    duration: CAMERA_MOVE_DURATION
 
 
 classes = (MonocularPhotoProperties, MonocularPhotoCameraMoveSettings)

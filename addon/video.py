@@ -28,9 +28,17 @@ def frame_camera(camera, obj, size: tuple[int, int], fit: bool = False):
     """Set the camera's sensor so that an output frame of `size` fills with the photo (crop) or fits it (letterbox).
 
     The lens (possibly keyed by a camera move, starting at the photo's) is left alone: the sensor spans the
-    output's width, at the size that gives it the field of view it has in the photo.
+    output's width, at the size that gives it the field of view it has in the photo. Letterboxed, the bars stay
+    black: the object's Border Margin is set to 0, or the background layer's scene beyond the frame would show
+    in part of them.
     """
+    from . import node_group
     from .camera_moves import photo_intrinsics
+    from .photo_object import photo_modifier, set_modifier_inputs
+
+    modifier = photo_modifier(obj)
+    if fit and node_group.has_input(modifier.node_group, node_group.BORDER_MARGIN):
+        set_modifier_inputs(modifier, {node_group.BORDER_MARGIN: 0.0})
 
     _lens, sensor_width = photo_intrinsics(obj)
     width, height = photo_size(obj)

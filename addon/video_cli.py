@@ -16,10 +16,10 @@ from .camera_moves import key_camera_move
 from .depth import DepthError, models
 from .depth.camera_paths import PRESETS
 from .depth.depth_files import FORMATS
+from .depth.images import collect_photos
 from .photo_object import photo_size
 from .video import configure_render, default_video_size, frame_camera, render_mp4
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".exr", ".bmp", ".tga", ".jp2"}
 PRESET_CHOICES = {preset.lower().replace("_", "-"): preset for preset in PRESETS}
 USAGE = "monocular_photo video SRC... --out DIR [options]"
 
@@ -83,17 +83,6 @@ def check_arguments(args) -> None:
         raise UsageError(f'Cannot create the output folder "{args.out}": {exc.strerror or exc}.') from None
     if not os.access(args.out, os.W_OK):
         raise UsageError(f'The output folder "{args.out}" is not writable.')
-
-
-def collect_inputs(sources) -> list[Path]:
-    """Files as given, folders expanded (non-recursively, sorted) to their image files."""
-    inputs = []
-    for source in map(Path, sources):
-        if source.is_dir():
-            inputs += sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            inputs.append(source)  # a missing file fails on its own, with its reason
-    return inputs
 
 
 def depth_map_for(photo: Path, depth_dir: Path) -> Path:
@@ -176,7 +165,7 @@ def main(argv, prog: str = "photo_to_video") -> int:
     try:
         args.size = parse_size(args.size)
         check_arguments(args)
-        inputs = collect_inputs(args.sources)
+        inputs = collect_photos(args.sources)
         if not inputs:
             raise UsageError(f"no photos found in {', '.join(args.sources)}.")
     except UsageError as exc:

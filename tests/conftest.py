@@ -5,13 +5,14 @@ temporary one, so that a copy of Monocular Photo installed by the developer can 
 """
 
 import atexit
-import importlib.util
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from tests.tool_scripts import load_tool
 
 USER_EXTENSIONS = tempfile.mkdtemp(prefix="monocular-photo-test-extensions-")
 os.environ["BLENDER_USER_EXTENSIONS"] = USER_EXTENSIONS
@@ -20,19 +21,11 @@ atexit.register(shutil.rmtree, USER_EXTENSIONS, ignore_errors=True)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_tool(name: str):
-    """Import a script from tools/ (not a package) by path."""
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def test_models_dir(tmp_path_factory) -> Path:
     """A folder holding every test model (tiny_fixed.onnx, tiny_dynamic.onnx, nan_output.onnx, ...)."""
     folder = tmp_path_factory.mktemp("test_models")
-    _load_tool("make_test_model").write_test_models(folder)
+    load_tool("make_test_model").write_test_models(folder)
     return folder
 
 

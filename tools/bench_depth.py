@@ -163,6 +163,7 @@ def main() -> int:
 
     import depth_solve
     from addon.depth import DepthEstimator, estimate_depth, load_photo, read_photo_info, write_depth_file
+    from addon.depth.images import collect_photos
     from addon.depth.refine import refine_depth
 
     baseline_mb = rss_mb()
@@ -208,7 +209,7 @@ def main() -> int:
     single_run = lambda: single.loaded.session.run(None, {input_name: tensor})  # noqa: E731
     single_run()
     out = args.work / "batch_out"
-    inputs = depth_solve.collect_inputs([str(args.work / "batch_in")])
+    inputs = collect_photos([str(args.work / "batch_in")])
     statuses = []
 
     def timed(function) -> tuple[float, float]:

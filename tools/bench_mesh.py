@@ -13,15 +13,18 @@ Its median then depends on the mode it happened to be in; the best runs compare 
 Page faults are counted too: on Linux, glibc at times hands freed memory back to the kernel, and
 the next evaluation that allocates as much faults it back in, page by page (tens of ms at resolution 1024).
 A live-input change (depth scale) at resolution 512 is timed the same way, including setting the input.
-Last, Add > Mesh > Monocular Photo end to end (bpy.ops.mesh.monocular_photo_add, then the first evaluation)
-against the depth engine alone (addon.depth.estimate_depth) on the same 12 MP photo, with the
-architecture-faithful MiDaS v2.1 small model with random weights (tools/make_bench_model.py; built into
-build/bench/ when missing, as tools/bench_depth.py does).
+The background layer (behind the depth edges and beyond the frame, default margin) is timed against the same
+object without it (target: at most 1.5x), and so are changes of its live inputs (reach, margin) at 512.
+Last, Add > Mesh > Monocular Photo end to end (bpy.ops.mesh.monocular_photo_add, then the first evaluation),
+with and without the background layer, against the depth engine alone (addon.depth.estimate_depth) on the
+same 12 MP photo, with the architecture-faithful MiDaS v2.1 small model with random weights
+(tools/make_bench_model.py; built into build/bench/ when missing, as tools/bench_depth.py does).
 
     .venv/bpy52/bin/python tools/bench_mesh.py [--repeats 11] [--operator-repeats 5]
 """
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -45,11 +48,13 @@ sys.path.insert(0, str(REPO_ROOT / "tools"))
 import addon  # noqa: E402
 from addon import node_group, photo_object  # noqa: E402
 from addon.depth import DepthResult, estimate_depth  # noqa: E402
+from addon.depth.background import build_background_layer  # noqa: E402
 from addon.depth.engine import working_size  # noqa: E402
 
 PHOTO_SIZE = (1536, 1024)  # width, height of the synthetic photo
 DEPTH_SIZE = working_size(PHOTO_SIZE)  # and of its depth map, as the depth engine makes it (1024x683)
 LIVE_CHANGE_TARGET_MS = 100.0
+BACKGROUND_RATIO_TARGET = 1.5
 BENCH_DIR = REPO_ROOT / "build" / "bench"  # shared with tools/bench_depth.py
 BENCH_MODEL = BENCH_DIR / "midas_v21_small_random.onnx"
 BENCH_PHOTO_SIZE = (4032, 3024)  # 12 MP
@@ -148,9 +153,10 @@ def operator_inputs(work: Path):
 def operator_medians(photo, model, repeats):
     """Median times of the add operator end to end (depth, object, first evaluation) and of the depth
     engine alone on the same photo and model, measured in turns after one warm-up of each."""
-    def run_operator():
+    def run_operator(background_layer=True):
         start = time.perf_counter()
-        bpy.ops.mesh.monocular_photo_add(filepath=str(photo), model_filepath=str(model))
+        bpy.ops.mesh.monocular_photo_add(filepath=str(photo), model_filepath=str(model),
+                                         background_layer=background_layer)
         bpy.context.evaluated_depsgraph_get().update()
         elapsed = (time.perf_counter() - start) * 1000.0
         for obj in list(bpy.context.selected_objects) + [bpy.context.scene.camera]:
@@ -165,11 +171,47 @@ def operator_medians(photo, model, repeats):
         return (time.perf_counter() - start) * 1000.0
 
     run_operator(), run_engine()
-    operator_times, engine_times = [], []
+    operator_times, without_layer_times, engine_times = [], [], []
     for _ in range(repeats):
         operator_times.append(run_operator())
+        without_layer_times.append(run_operator(background_layer=False))
         engine_times.append(run_engine())
-    return statistics.median(operator_times), statistics.median(engine_times)
+    return statistics.median(operator_times), statistics.median(without_layer_times), statistics.median(engine_times)
+
+
+def background_comparison(photo_path, depth, settings, without, repeats):
+    """Evaluation with the background layer against `without` (the same object without one), and live changes
+    of the layer's inputs at 512."""
+    layer = build_background_layer(np.zeros((*depth.depth.shape, 3), dtype=np.uint8), depth.depth, depth.kind)
+    with_layer = photo_object.create_photo_object(bpy.context, photo_path, dataclasses.replace(depth, background=layer),
+                                                  settings)
+    print(f"background layer: band {int(layer.band.sum())} pixels ({100 * layer.band.mean():.1f} %), "
+          f"extended image {layer.depth.shape[1]}x{layer.depth.shape[0]}")
+    print(f"{'resolution':>10} {'verts with/without':>19} {'with ms':>11} {'without ms':>11} {'with/without':>12}")
+    for resolution in (512, 1024):
+        for photo in (with_layer, without):
+            photo_object.set_modifier_inputs(photo_object.photo_modifier(photo), {node_group.RESOLUTION: resolution})
+        times, _faults = interleaved_times((with_layer, without), repeats)
+        with_times, without_times = [(statistics.median(runs), min(runs)) for runs in times]
+        counts = f"{evaluated_vertex_count(with_layer)}/{evaluated_vertex_count(without)}"
+        ratio = ratios(with_times, without_times)
+        verdict = "ok" if ratio[0] <= BACKGROUND_RATIO_TARGET else "over target"
+        print(f"{resolution:>10} {counts:>19} {slash(with_times, 1):>11} {slash(without_times, 1):>11} "
+              f"{slash(ratio, 2):>12} (target <= {BACKGROUND_RATIO_TARGET}: {verdict})")
+    modifier = photo_object.photo_modifier(with_layer)
+    photo_object.set_modifier_inputs(modifier, {node_group.RESOLUTION: 512})
+    bpy.context.evaluated_depsgraph_get().update()
+    for name, values in ((node_group.BACKGROUND_REACH, (0.5, 1.0)), (node_group.BORDER_MARGIN, (0.05, 0.1))):
+        live_times = []
+        for repeat in range(repeats):
+            def change(value=values[repeat % 2]):
+                photo_object.set_modifier_inputs(modifier, {name: value})
+
+            live_times.append(evaluation_ms(with_layer, change))
+        live_ms = statistics.median(live_times)
+        verdict = "ok" if live_ms < LIVE_CHANGE_TARGET_MS else "over target"
+        print(f"live input change ({name}) at 512 with the background layer: {live_ms:.1f} ms "
+              f"(target < {LIVE_CHANGE_TARGET_MS:.0f} ms: {verdict})")
 
 
 def main():
@@ -245,11 +287,14 @@ def run(args):
     print(f"live input change (depth scale) at 512: {live_ms:.1f} ms (target < {LIVE_CHANGE_TARGET_MS:.0f} ms: "
           f"{verdict}; ratio to target {live_ms / LIVE_CHANGE_TARGET_MS:.2f})")
 
+    background_comparison(photo_path, depth, settings, obj, args.repeats)
+
     model, photo = operator_inputs(photo_path.parent)
-    operator_ms, engine_ms = operator_medians(photo, model, args.operator_repeats)
+    operator_ms, without_layer_ms, engine_ms = operator_medians(photo, model, args.operator_repeats)
     print(f"add operator end to end ({BENCH_PHOTO_SIZE[0]}x{BENCH_PHOTO_SIZE[1]} JPEG, {model.name}, "
           f"median of {args.operator_repeats}): {operator_ms:.0f} ms; estimate_depth alone: {engine_ms:.0f} ms; "
-          f"the Blender side adds {operator_ms - engine_ms:.0f} ms (ratio {operator_ms / engine_ms:.2f})")
+          f"the Blender side adds {operator_ms - engine_ms:.0f} ms (ratio {operator_ms / engine_ms:.2f}); "
+          f"without the background layer: {without_layer_ms:.0f} ms")
 
 
 if __name__ == "__main__":

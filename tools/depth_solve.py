@@ -25,49 +25,21 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from PIL import EpsImagePlugin, Image, ImageFile
-
 # tools/ is not a package: put the repo root on sys.path so the add-on's bpy-free engine can be imported.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from addon.depth import DepthError, DepthEstimator, write_depth_file  # noqa: E402
 from addon.depth.inference import accelerator_available  # noqa: E402
 from addon.depth.depth_files import FORMATS  # noqa: E402
+from addon.depth.images import collect_photos  # noqa: E402
 from addon.depth.models import DEFAULT_MODEL_ID  # noqa: E402
 
-# Pillow formats whose plugin reads only the header (the pixels need a handler or decoder Pillow lacks).
-_HEADER_ONLY_FORMATS = {"MPEG"}
 # Workers beyond the inference slots, which decode the next photos and write finished maps. On a CPU the
 # network already loads every core, so two are enough to have a photo ready; an accelerator infers faster
 # than one core decodes a 12 MP JPEG (~25 ms), so there every core gets a worker (Pillow and zlib release
 # the GIL), up to a cap that bounds the memory held by photos in flight.
 CPU_DECODE_AHEAD = 2
 MAX_ACCELERATOR_DECODE_AHEAD = 8
-
-
-def image_suffixes() -> set[str]:
-    """File name suffixes of every format Pillow can decode here (asked of Pillow, so new plugins count), plus
-    EXR, which the depth engine reads with OpenEXR."""
-    Image.init()
-    decodable = {
-        name for name, (factory, _accept) in Image.OPEN.items()
-        if not (isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile))
-    } - _HEADER_ONLY_FORMATS
-    if not EpsImagePlugin.has_ghostscript():
-        decodable.discard("EPS")  # Pillow renders EPS through Ghostscript
-    return {suffix for suffix, name in Image.registered_extensions().items() if name in decodable} | {".exr"}
-
-
-def collect_inputs(sources: list[str]) -> list[Path]:
-    """Files as given, folders expanded (non-recursively, sorted) to their image files."""
-    inputs = []
-    suffixes = image_suffixes()
-    for source in map(Path, sources):
-        if source.is_dir():
-            inputs += sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
-        else:
-            inputs.append(source)  # a missing or non-image file fails on its own, with its reason
-    return inputs
 
 
 class Progress:
@@ -195,7 +167,7 @@ def main(argv=None) -> int:
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
 
-    inputs = collect_inputs(args.sources)
+    inputs = collect_photos(args.sources)
     if not inputs:
         parser.error(f"no images found in {', '.join(args.sources)}")
     try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import EpsImagePlugin, ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
@@ -295,3 +295,32 @@ def block_means(pixels: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     planes = (Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32)) for c in range(pixels.shape[2]))
     return np.stack([np.asarray(plane.resize(grid, Image.Resampling.BOX)) for plane in planes], axis=2)
 
+
+# Pillow formats whose plugin reads only the header (the pixels need a handler or decoder Pillow lacks).
+_HEADER_ONLY_FORMATS = {"MPEG"}
+
+
+def photo_suffixes() -> set[str]:
+    """File name suffixes of every format Pillow can decode here (asked of Pillow, so new plugins count), plus
+    EXR, which the depth engine reads with OpenEXR."""
+    Image.init()
+    decodable = {
+        name for name, (factory, _accept) in Image.OPEN.items()
+        if not (isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile))
+    } - _HEADER_ONLY_FORMATS
+    if not EpsImagePlugin.has_ghostscript():
+        decodable.discard("EPS")  # Pillow renders EPS through Ghostscript
+    return {suffix for suffix, name in Image.registered_extensions().items() if name in decodable} | {".exr"}
+
+
+def collect_photos(sources) -> list[Path]:
+    """Files as given, folders expanded (non-recursively, sorted) to the photos in them: what the batch tool and
+    the video command line take."""
+    inputs = []
+    suffixes = photo_suffixes()
+    for source in map(Path, sources):
+        if source.is_dir():
+            inputs += sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+        else:
+            inputs.append(source)  # a missing or non-image file fails on its own, with its reason
+    return inputs

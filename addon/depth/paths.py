@@ -21,5 +21,5 @@ NODE_ASSETS_DIR = DATA_ROOT / "node_assets"
 NODE_ASSET_BLEND = NODE_ASSETS_DIR / "monocular_photo.blend"
 MODELS_DIR = DATA_ROOT / "onnx_models"
 MODEL_REGISTRY = MODELS_DIR / "registry.toml"
-# Written by `tools/build_extension.py --flavour dev`: that build bundles a test model, not real weights.
+# Written by `tools/release/build_extension.py --flavour dev`: that build bundles a test model, not real weights.
 DEV_BUILD_MARKER = PACKAGE_DIR / "DEV_BUILD"

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .background import BackgroundLayer
+
 
 @dataclass(frozen=True)
 class DepthResult:
@@ -26,3 +28,5 @@ class DepthResult:
     refined: bool = False  # the map was upsampled onto the photo's edges (refine.py), not bilinearly
     # The photo, HxWx3 uint8 at the depth map's resolution, when it was decoded at that size (refinement)
     photo: np.ndarray | None = None
+    # The background layer behind the depth edges and beyond the frame, when the request asked for it.
+    background: BackgroundLayer | None = None

@@ -82,6 +82,14 @@ class MESH_OT_monocular_photo_add(DepthOperatorMixin, ImportHelper, Operator):
         if body:
             self.draw_live_inputs(body, "Mesh")
 
+        header, body = layout.panel("monocular_photo_background", default_closed=True)
+        header.label(text="Background")
+        if body:
+            body.prop(self, "background_layer")
+            col = body.column()
+            col.active = self.background_layer
+            self.draw_live_inputs(col, "Background")
+
         header, body = layout.panel("monocular_photo_camera", default_closed=True)
         header.label(text="Camera")
         if body:

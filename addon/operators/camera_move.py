@@ -1,11 +1,11 @@
 """Camera Move: key a preset move (zoom, dolly zoom, sway, circle, orbit) on the active photo object's camera."""
 
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty
+from bpy.props import BoolProperty, IntProperty
 from bpy.types import Operator
 
 from ..camera_moves import key_camera_move
 from ..photo_object import is_photo_object
-from ..properties import CAMERA_MOVE_ITEMS
+from ..properties import CAMERA_MOVE_DURATION, CAMERA_MOVE_INTENSITY, CAMERA_MOVE_PRESET
 
 
 class OBJECT_OT_monocular_photo_camera_move(Operator):
@@ -15,15 +15,9 @@ class OBJECT_OT_monocular_photo_camera_move(Operator):
     bl_label = "Camera Move"
     bl_options = {'REGISTER', 'UNDO'}
 
-    preset: EnumProperty(name="Preset", description="The kind of move", items=CAMERA_MOVE_ITEMS, default='ZOOM_IN')
-    intensity: FloatProperty(
-        name="Intensity",
-        description="Size of the move: 1 shifts the nearest point of the photo by about 4 % of the frame",
-        default=1.0,
-        min=0.0,
-        soft_max=5.0,
-    )
-    duration: FloatProperty(name="Duration", description="Length of the move in seconds", default=5.0, soft_min=0.1)
+    preset: CAMERA_MOVE_PRESET
+    intensity: CAMERA_MOVE_INTENSITY
+    duration: CAMERA_MOVE_DURATION
     fps: IntProperty(name="FPS", description="Frames per second", default=30, min=1, soft_max=120)
     set_frame_range: BoolProperty(
         name="Set Frame Range",

@@ -5,7 +5,7 @@ from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from ..depth import CancelledError, DepthError
 from ..preferences import get_preferences, model_enum_items, model_search_dirs
-from ..depth.jobs import DepthJob, DepthRequest
+from ..depth.jobs import DepthJob, DepthRequest, reuse_depth
 
 # How often the modal timer polls the worker; short enough for a smooth progress display.
 POLL_SECONDS = 0.1
@@ -39,6 +39,12 @@ class DepthOperatorMixin:
         "its depth edges follow the photo's edges, leaving no in-between depths along silhouettes",
         default=True,
     )
+    background_layer: BoolProperty(
+        name="Background Layer",
+        description="Also fill what a moving camera reveals: a layer behind the depth edges and the scene beyond "
+                    "the photo's frame, so camera moves show filled scene instead of holes",
+        default=True,
+    )
 
     _job = None
     _timer = None
@@ -67,13 +73,18 @@ class DepthOperatorMixin:
             device=prefs.device,
             search_dirs=model_search_dirs(prefs),
             refine_edges=self.refine_edges,
+            background_layer=self.background_layer,
             **fields,
         )
 
     def run_depth(self, context, request):
         global _last_depth
-        if self.options.is_repeat and _last_depth is not None and _last_depth[0] == request:
-            return self.use_depth(context, _last_depth[1])
+        if self.options.is_repeat and _last_depth is not None:
+            depth = reuse_depth(*_last_depth, request)
+            if depth is not None:
+                if depth.background is not None:
+                    _last_depth = (request, depth)  # keep the layer built, for switching it on again
+                return self.use_depth(context, depth)
 
         interactive = self.options.is_invoke and not self.options.is_repeat
         if not interactive or bpy.app.background or context.window is None:

@@ -24,6 +24,7 @@ class OBJECT_OT_monocular_photo_reestimate(DepthOperatorMixin, Operator):
         layout.use_property_split = True
         self.draw_model(layout)
         layout.prop(self, "refine_edges")
+        layout.prop(self, "background_layer")
 
     def invoke(self, context, _event):
         return self.execute(context)

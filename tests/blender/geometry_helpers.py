@@ -28,6 +28,26 @@ def depth_result(depth, kind="INVERSE"):
     return DepthResult(depth=depth, kind=kind, model_id="test", photo_size=(width, height), focal_length_35mm=None)
 
 
+# Every kind of datablock the add-on creates: a refused or failed build must leave all these counts unchanged.
+COUNTED_DATA = ("objects", "meshes", "images", "materials", "node_groups", "cameras", "libraries")
+
+
+def datablock_counts():
+    return {name: len(getattr(bpy.data, name)) for name in COUNTED_DATA}
+
+
+def evaluated_positions(obj) -> np.ndarray:
+    """The evaluated mesh's vertex positions, (V, 3) float32, in the object's space."""
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.to_mesh()
+    try:
+        positions = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+        mesh.vertices.foreach_get("co", positions)
+        return positions.reshape(-1, 3)
+    finally:
+        evaluated.to_mesh_clear()
+
+
 def evaluated_mesh(obj):
     """Positions (V, 3), per-vertex UVs (V, 2), faces as vertex index lists and the set of face materials."""
     evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())

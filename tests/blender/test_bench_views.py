@@ -1,26 +1,21 @@
 """tools/bench_views.py: its metrics on known inputs, and its core on a tiny size (camera conversion checked by
 the photo object reproducing the photo from the photo camera)."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
 
-pytestmark = pytest.mark.blender
+from tests.tool_scripts import load_tool  # noqa: E402
 
-TOOLS = Path(__file__).resolve().parent.parent.parent / "tools"
+pytestmark = pytest.mark.blender
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("tools_bench_views", TOOLS / "bench_views.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("bench_views")
 
 
 def textured_image(height=48, width=64):

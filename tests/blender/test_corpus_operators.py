@@ -16,9 +16,9 @@ from addon.photo_object import depth_image, image_pixels, photo_image  # noqa: E
 from tests.corpus import make_corpus  # noqa: E402
 from tests.depth.test_corpus import assert_one_sentence_naming, depth_file_like, folder_fingerprint, ids  # noqa: E402
 
-pytestmark = pytest.mark.blender
+from geometry_helpers import datablock_counts, evaluated_positions  # noqa: E402
 
-COUNTED_DATA = ("objects", "meshes", "images", "materials", "node_groups", "cameras", "libraries")
+pytestmark = pytest.mark.blender
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +29,6 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(corpus):
     return corpus["models"] / "tiny_dynamic.onnx"
-
-
-def evaluated_positions(obj) -> np.ndarray:
-    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-    mesh = evaluated.to_mesh()
-    try:
-        positions = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-        mesh.vertices.foreach_get("co", positions)
-        return positions.reshape(-1, 3)
-    finally:
-        evaluated.to_mesh_clear()
-
-
-def datablock_counts():
-    return {name: len(getattr(bpy.data, name)) for name in COUNTED_DATA}
 
 
 def run_refused(operator, file_name, pattern, **arguments):

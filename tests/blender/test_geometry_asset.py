@@ -73,7 +73,7 @@ def test_shipped_blend_matches_the_source(empty_file):
     built = describe(node_group.build_node_group("Fresh Build"))
     assert shipped["interface"] == built["interface"]
     assert shipped["links"] == built["links"]
-    assert shipped == built, "node_assets/monocular_photo.blend is stale: run tools/build_node_assets.py"
+    assert shipped == built, "node_assets/monocular_photo.blend is stale: run tools/release/build_node_assets.py"
 
 
 def test_shipped_group_is_a_geometry_nodes_modifier_asset(empty_file):
@@ -104,7 +104,7 @@ def test_input_identifiers_are_stable(empty_file):
 def test_every_node_sits_in_a_labelled_stage_frame(empty_file):
     group = load_shipped_group()
     sub_groups = [node.node_tree for node in group.nodes if node.bl_idname == "GeometryNodeGroup"]
-    assert [tree.name for tree in sub_groups] == [node_group.DEPTH_SAMPLER_NAME]
+    assert {tree.name for tree in sub_groups} == {node_group.DEPTH_SAMPLER_NAME}
     for tree in (group, *sub_groups):
         frames = [node for node in tree.nodes if node.bl_idname == "NodeFrame"]
         assert frames and all(frame.label and frame.parent is None for frame in frames)
@@ -112,7 +112,8 @@ def test_every_node_sits_in_a_labelled_stage_frame(empty_file):
             if node.bl_idname != "NodeFrame":
                 assert node.parent in frames, f"{tree.name}: {node.name} is in no stage frame"
     stage_labels = [node.label for node in group.nodes if node.bl_idname == "NodeFrame"]
-    assert stage_labels == ["Frame and Grid", "Depth", "Tearing", "UV Map", "Projection", "Material"]
+    assert stage_labels == ["Frame and Grid", "Depth", "Tearing", "UV Map", "Background Layer", "Projection",
+                            "Material"]
 
 
 def test_live_inputs_sit_in_interface_panels(empty_file):

@@ -13,15 +13,9 @@ from addon import node_group, photo_object  # noqa: E402
 from addon.depth import DepthResult  # noqa: E402
 from addon.photo_object import PhotoObjectSettings  # noqa: E402
 
-from geometry_helpers import depth_result, evaluated_mesh, smooth_depth, write_photo  # noqa: E402
+from geometry_helpers import datablock_counts, depth_result, evaluated_mesh, smooth_depth, write_photo  # noqa: E402
 
 pytestmark = pytest.mark.blender
-
-COUNTED_DATA = ("objects", "meshes", "images", "materials", "node_groups", "cameras")
-
-
-def datablock_counts():
-    return {name: len(getattr(bpy.data, name)) for name in COUNTED_DATA}
 
 
 @pytest.fixture

@@ -10,14 +10,11 @@ import addon  # noqa: E402
 from addon import depth, node_group  # noqa: E402
 from addon.photo_object import modifier_input, set_modifier_inputs  # noqa: E402
 
+from geometry_helpers import datablock_counts, evaluated_positions  # noqa: E402
+
 pytestmark = pytest.mark.blender
 
-COUNTED_DATA = ("objects", "meshes", "images", "materials", "node_groups", "cameras")
 PHOTO_SIZE = (48, 32)
-
-
-def datablock_counts():
-    return {name: len(getattr(bpy.data, name)) for name in COUNTED_DATA}
 
 
 def write_photo(path, size=PHOTO_SIZE, focal_length_35mm=None):
@@ -46,17 +43,6 @@ def depth_path(tmp_path):
     path = tmp_path / "depth.npy"
     np.save(path, np.tile(np.linspace(2.0, 5.0, PHOTO_SIZE[0] // 2, dtype=np.float32), (PHOTO_SIZE[1] // 2, 1)))
     return path
-
-
-def evaluated_positions(obj):
-    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-    mesh = evaluated.to_mesh()
-    try:
-        positions = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-        mesh.vertices.foreach_get("co", positions)
-        return positions.reshape(-1, 3)
-    finally:
-        evaluated.to_mesh_clear()
 
 
 def assert_photo_object(obj):
@@ -104,9 +90,9 @@ def test_add_with_depth_file_skips_the_model(factory_scene, photo_path, depth_pa
     before = datablock_counts()
     runs = depth.inference_run_count()
 
-    bpy.ops.mesh.monocular_photo_add(
-        filepath=str(photo_path), depth_filepath=str(depth_path), depth_kind='DEPTH', add_camera=False
-    )
+    # Without the background layer, whose margin continues the depth ramp beyond the frame.
+    bpy.ops.mesh.monocular_photo_add(filepath=str(photo_path), depth_filepath=str(depth_path), depth_kind='DEPTH',
+                                     add_camera=False, background_layer=False)
 
     assert depth.inference_run_count() == runs
     assert datablock_counts()["objects"] == before["objects"] + 1

@@ -41,7 +41,8 @@ def distance(inverse_depth, settings):
 
 def build(tmp_path, refine_edges):
     photo, depth = square_scene(tmp_path)
-    result = DepthRequest(str(photo), depth_path=str(depth), refine_edges=refine_edges).run()
+    # The front layer alone: the background layer lies behind it on purpose (tests/blender/test_background_layer.py).
+    result = DepthRequest(str(photo), depth_path=str(depth), refine_edges=refine_edges, background_layer=False).run()
     settings = PhotoObjectSettings(resolution=WIDTH, add_camera=False)  # a vertex per photo pixel
     return photo_object.create_photo_object(bpy.context, photo, result, settings), settings
 

@@ -1,6 +1,6 @@
 """A corpus of damaged and odd input files, and what Monocular Photo must do with each.
 
-    python tests/corpus/make_corpus.py --out DIR
+    python -m tests.corpus.make_corpus --out DIR     (from the repository root)
 
 writes DIR/photos, DIR/depth and DIR/models. Each table below is one row per file: its name, how it is made
 and the expected outcome: `error` is a regular expression the one-sentence error must match (the message must
@@ -13,7 +13,6 @@ tests/blender/test_corpus_operators.py (add operator, Re-estimate).
 """
 
 import argparse
-import importlib.util
 import shutil
 import struct
 import zlib
@@ -24,7 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import ExifTags, Image
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.tool_scripts import load_tool
+
 PHOTO_SIZE = (96, 64)  # (width, height)
 
 
@@ -247,18 +247,11 @@ DEPTHS = [
 ]
 
 
-def _load_make_test_model():
-    spec = importlib.util.spec_from_file_location("make_test_model", REPO_ROOT / "tools" / "make_test_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _test_model(name: str, fraction: float = 1.0):
     def write(path: Path) -> None:
         import onnx
 
-        onnx.save(getattr(_load_make_test_model(), name)(), path)
+        onnx.save(getattr(load_tool("make_test_model"), name)(), path)
         if fraction < 1.0:
             data = path.read_bytes()
             path.write_bytes(data[: int(len(data) * fraction)])
@@ -271,7 +264,7 @@ def _fails_at_run_time(path: Path) -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    make_test_model = _load_make_test_model()
+    make_test_model = load_tool("make_test_model")
     shape = numpy_helper.from_array(np.array([1, 5, 7], dtype=np.int64), "shape")
     graph = helper.make_graph(
         [helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1], keepdims=1),

@@ -1,6 +1,5 @@
-"""Helpers for the depth engine tests: real photo files written with Pillow (no mocks), and tool loading."""
+"""Helpers for the depth engine tests: real photo files written with Pillow (no mocks)."""
 
-import importlib.util
 import struct
 import zlib
 from pathlib import Path
@@ -51,10 +50,3 @@ def png_header_only(path: Path, width: int, height: int) -> Path:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
     return path
 
-
-def load_tool(name: str):
-    """Import a script from tools/ (not a package) by path, to call its functions in-process."""
-    spec = importlib.util.spec_from_file_location(f"tools_{name}", REPO_ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

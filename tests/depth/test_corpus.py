@@ -15,7 +15,7 @@ from addon.depth.images import block_means
 from addon.depth.jobs import DepthRequest
 from tests.corpus import make_corpus
 
-from .helpers import load_tool
+from tests.tool_scripts import load_tool
 
 
 @pytest.fixture(scope="module")

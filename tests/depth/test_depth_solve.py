@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from addon.depth import load_depth_file
+from addon.depth.images import collect_photos, photo_suffixes
 
-from .helpers import REPO_ROOT, load_tool, png_header_only, save_jpeg, split_photo
+from .helpers import REPO_ROOT, png_header_only, save_jpeg, split_photo
 
 GOOD = ["a.jpg", "b.jpg", "ünïcødé 写真.jpg"]
 
@@ -130,10 +131,10 @@ def test_output_that_would_replace_an_input_photo_is_refused(tmp_path, tiny_mode
 
 
 def test_folder_scan_takes_every_format_pillow_decodes(tmp_path):
-    depth_solve = load_tool("depth_solve")
-    suffixes = depth_solve.image_suffixes()
+    """The batch tool's and the video command line's folder scan."""
+    suffixes = photo_suffixes()
     assert {".gif", ".jpg", ".png", ".tif", ".webp", ".exr", ".bmp", ".tga"} <= suffixes
     assert not {".grib", ".h5", ".bufr", ".wmf", ".mpg"} & suffixes  # Pillow reads only their headers
     for name in ("a.gif", "b.JPG", "notes.txt", "c.qoi"):
         (tmp_path / name).write_bytes(b"")
-    assert [p.name for p in depth_solve.collect_inputs([str(tmp_path)])] == ["a.gif", "b.JPG", "c.qoi"]
+    assert [p.name for p in collect_photos([str(tmp_path)])] == ["a.gif", "b.JPG", "c.qoi"]

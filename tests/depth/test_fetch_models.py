@@ -1,4 +1,4 @@
-"""tools/fetch_models.py against a loopback HTTP server (127.0.0.1 only): download, resume, hash checks."""
+"""tools/release/fetch_models.py against a loopback HTTP server (127.0.0.1 only): download, resume, hash checks."""
 
 import hashlib
 import http.server
@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from .helpers import load_tool
+from tests.tool_scripts import load_tool
 
-fetch_models = load_tool("fetch_models")
+fetch_models = load_tool("release/fetch_models")
 
 PAYLOAD = os.urandom(300_000)
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BUILD_TOOL = REPO_ROOT / "tools" / "build_extension.py"
+BUILD_TOOL = REPO_ROOT / "tools" / "release" / "build_extension.py"
 # Downloaded wheels are kept here between runs (CI starts without it and downloads once, for both venvs).
 WHEEL_CACHE = REPO_ROOT / "build" / "wheel-cache"
 
@@ -20,7 +20,7 @@ def this_platform() -> str:
 
 
 def run_build(*args: str) -> subprocess.CompletedProcess:
-    """tools/build_extension.py with `args`, as a user runs it."""
+    """tools/release/build_extension.py with `args`, as a user runs it."""
     return subprocess.run(
         [sys.executable, str(BUILD_TOOL), "--wheel-cache", str(WHEEL_CACHE), *args],
         capture_output=True, text=True, cwd=REPO_ROOT,

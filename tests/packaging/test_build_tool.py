@@ -1,8 +1,7 @@
-"""tools/build_extension.py: what goes into the zip and the repository, and every way a build must stop."""
+"""tools/release/build_extension.py: what goes into the zip and the repository, and every way a build must stop."""
 
 import ast
 import hashlib
-import importlib.util
 import json
 import re
 import shutil
@@ -13,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.tool_scripts import load_tool
+
 from packaging_support import REPO_ROOT, WHEEL_CACHE, run_build, this_platform
 
-spec = importlib.util.spec_from_file_location("build_extension", REPO_ROOT / "tools" / "build_extension.py")
-build_extension = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(build_extension)
+build_extension = load_tool("release/build_extension")
 BuildError = build_extension.BuildError
 
 # Top-level module of each bundled distribution (what `import` sees).
@@ -112,7 +111,7 @@ def test_every_third_party_import_of_the_addon_is_bundled():
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 imported.add(node.module.split(".")[0])
     third_party = imported - set(sys.stdlib_module_names) - BLENDER_MODULES
-    assert third_party <= bundled, f"add a wheel for {sorted(third_party - bundled)} to tools/build_extension.py"
+    assert third_party <= bundled, f"add a wheel for {sorted(third_party - bundled)} to tools/release/build_extension.py"
 
 
 def test_cuda_flavour_bundles_the_gpu_runtime_for_linux_and_windows_only():
@@ -220,7 +219,7 @@ def test_a_model_whose_hash_does_not_match_is_refused(tmp_path):
 
 def test_a_missing_default_model_names_the_fetch_tool_and_the_dev_option(tmp_path):
     source = _registry_with_default(tmp_path)
-    with pytest.raises(BuildError, match=r"is missing: fetch it with tools/fetch_models\.py.*--test-model"):
+    with pytest.raises(BuildError, match=r"is missing: fetch it with tools/release/fetch_models\.py.*--test-model"):
         build_extension.stage_real_model(tmp_path / "staged", source)
 
 

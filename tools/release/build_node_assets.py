@@ -2,7 +2,7 @@
 
 Run with the oldest Blender the extension supports, so that every supported version opens the file:
 
-    .venv/bpy42/bin/python tools/build_node_assets.py
+    .venv/bpy42/bin/python tools/release/build_node_assets.py
 """
 
 import argparse
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import bpy
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from addon import node_group  # noqa: E402
 from addon.depth.paths import NODE_ASSET_BLEND  # noqa: E402

@@ -1,6 +1,6 @@
 """Build the Monocular Photo extension: one zip per platform, validated, plus a static extension repository.
 
-    python tools/build_extension.py [--flavour cpu|cuda|dev] [--platform linux-x64 ...] [--test-model]
+    python tools/release/build_extension.py [--flavour cpu|cuda|dev] [--platform linux-x64 ...] [--test-model]
 
 Flavours:
 - cpu  (default) onnxruntime (with CoreML on macOS), onnxruntime-directml on Windows (any DirectX 12 GPU, and
@@ -43,7 +43,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXTENSION_ID = "monocular_photo"
 MANIFEST_NAME = "blender_manifest.toml"
 DEV_MARKER_NAME = "DEV_BUILD"
@@ -250,7 +250,7 @@ def _registry(path: Path = ROOT / "onnx_models" / "registry.toml") -> tuple[dict
         from addon.depth.models import DEFAULT_MODEL_ID
     except ImportError as exc:
         raise BuildError(f"The depth engine cannot be imported ({exc}): run this tool with a Python that has the "
-                         "test requirements, e.g. .venv/bpy52/bin/python tools/build_extension.py") from exc
+                         "test requirements, e.g. .venv/bpy52/bin/python tools/release/build_extension.py") from exc
 
     if not path.is_file():
         raise BuildError(f"The model registry {path} is missing.")
@@ -273,7 +273,7 @@ def _toml_value(value) -> str:
 
 
 def _registry_toml(registry: dict) -> str:
-    lines = ["# Staged by tools/build_extension.py from onnx_models/registry.toml.", ""]
+    lines = ["# Staged by tools/release/build_extension.py from onnx_models/registry.toml.", ""]
     lines += [f"{key} = {_toml_value(value)}" for key, value in registry.items() if key != "model"]
     for entry in registry.get("model", []):
         lines += ["", "[[model]]"] + [f"{key} = {_toml_value(value)}" for key, value in entry.items()]
@@ -290,7 +290,7 @@ def stage_real_model(models_dir: Path, source_dir: Path = ROOT / "onnx_models") 
     if not source.is_file():
         raise BuildError(
             f"The default model file {source} is missing: fetch it with "
-            f"tools/fetch_models.py (from {entry.get('url', 'its source URL')}), or pass --test-model to build "
+            f"tools/release/fetch_models.py (from {entry.get('url', 'its source URL')}), or pass --test-model to build "
             "a development package with the test model instead."
         )
     expected = (entry.get("sha256") or "").lower()
@@ -367,7 +367,7 @@ def staged_manifest(manifest: Path, platforms: list[str], wheel_names: list[str]
         if reserved in source:
             raise BuildError(f"{MANIFEST_NAME} must not set `{reserved}`: the build writes it per flavour.")
     generated = (
-        f"# Written by tools/build_extension.py.\nplatforms = {_toml_value(platforms)}\n"
+        f"# Written by tools/release/build_extension.py.\nplatforms = {_toml_value(platforms)}\n"
         f"wheels = [\n" + "".join(f'  "./wheels/{name}",\n' for name in wheel_names) + "]\n"
     )
     if blender_line is not None:
@@ -391,7 +391,7 @@ def stage_package(flavour: Flavour, stage_dir: Path) -> None:
     """Everything but the wheels and the manifest: the package, the node group .blend and the model."""
     node_blend = ROOT / "node_assets" / "monocular_photo.blend"
     if not node_blend.is_file():
-        raise BuildError(f"{node_blend} is missing: generate it with .venv/bpy42/bin/python tools/build_node_assets.py")
+        raise BuildError(f"{node_blend} is missing: generate it with .venv/bpy42/bin/python tools/release/build_node_assets.py")
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
     shutil.copytree(ROOT / "addon", stage_dir, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))

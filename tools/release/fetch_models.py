@@ -1,6 +1,6 @@
 """Download registry models for maintainers: resumable, hash-checked, renamed into place only when verified.
 
-    python tools/fetch_models.py [ID ...] [--dest DIR] [--registry FILE] [--retries N]
+    python tools/release/fetch_models.py [ID ...] [--dest DIR] [--registry FILE] [--retries N]
 
 With no ID, every model in the registry. A download goes to `<file>.part` next to the destination; an
 interrupted one resumes from there with an HTTP Range request (also on the next run). The finished file is
@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 # tools/ is not a package: put the repo root on sys.path to import the engine's registry code.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from addon.depth.errors import ModelError  # noqa: E402
 from addon.depth.models import ModelSpec, file_sha256, load_registry  # noqa: E402
