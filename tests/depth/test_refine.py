@@ -8,7 +8,7 @@ from PIL import Image
 from addon.depth import DepthError
 from addon.depth.refine import refine_depth
 
-from .helpers import load_tool
+from tests.tool_scripts import load_tool
 
 WIDTH, HEIGHT = 256, 192
 FACTOR = 4
