@@ -4,7 +4,6 @@ Frame 1 is the photo's own viewpoint: the photo object's world matrix (without s
 sensor width of its modifier. Every frame is keyed (location, rotation, lens) on ordinary F-curves.
 """
 
-import bpy
 import numpy as np
 from mathutils import Matrix
 
@@ -34,10 +33,13 @@ def find_photo_camera(context, obj):
     viewpoint = photo_viewpoint(obj)
     candidates = [context.scene.camera] + [o for o in context.scene.objects if o.type == 'CAMERA']
     for candidate in candidates:
-        if candidate is not None and candidate.type == 'CAMERA':
-            if _same_viewpoint(candidate.matrix_world.normalized(), viewpoint):
-                obj.monocular_photo.camera = candidate
-                return candidate
+        if (
+            candidate is not None
+            and candidate.type == 'CAMERA'
+            and _same_viewpoint(candidate.matrix_world.normalized(), viewpoint)
+        ):
+            obj.monocular_photo.camera = candidate
+            return candidate
     return None
 
 

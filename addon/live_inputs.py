@@ -53,44 +53,144 @@ class LiveInput:
 
 
 LIVE_INPUTS = [
-    LiveInput("near", "Near", 3, "FLOAT", 1.0,
-              "Distance of the nearest point of the photo (relative inverse depth 1); Depth Scale and Relief "
-              "pivot here. Relative depth only", "Depth", minimum=1e-4, maximum=1e6, unit="LENGTH"),
-    LiveInput("far", "Far", 4, "FLOAT", 10.0,
-              "Distance of the farthest point of the photo (relative inverse depth 0). Relative depth only",
-              "Depth", minimum=1e-4, maximum=1e6, unit="LENGTH"),
-    LiveInput("depth_scale", "Depth Scale", 5, "FLOAT", 1.0,
-              "Stretch distances along the camera rays away from Near (1: as estimated); the camera's view "
-              "does not change", "Depth", minimum=0.0, maximum=100.0, soft_maximum=10.0),
-    LiveInput("resolution", "Resolution", 6, "INT", 256,
-              "Vertices along the photo's longer side", "Mesh", minimum=2, maximum=8192, soft_maximum=2048),
-    LiveInput("focal_length", "Focal Length", 7, "FLOAT", 35.0,
-              "Focal length of the camera that took the photo, in millimetres for the sensor width; default: "
-              "the photo's EXIF 35 mm-equivalent focal length, else 35 mm", "Camera",
-              minimum=1.0, maximum=5000.0, soft_maximum=500.0, unit="CAMERA", skip_save=True),
-    LiveInput("sensor_width", "Sensor Width", 8, "FLOAT", 36.0,
-              "Width of the camera's sensor along the photo's longer side, in millimetres "
-              "(36 mm: full frame, the frame of 35 mm-equivalent focal lengths)", "Camera",
-              minimum=1.0, maximum=1000.0, soft_maximum=100.0, unit="CAMERA"),
-    LiveInput("tear_threshold", "Tear Threshold", 9, "FLOAT", 0.1,
-              "Tear faces whose farthest corner is more than this fraction farther than their nearest, so "
-              "foreground edges separate from the background instead of stretching (0: never tear)", "Mesh",
-              minimum=0.0, maximum=100.0, soft_maximum=1.0, unit="FACTOR"),
-    LiveInput("relief", "Relief", 10, "BOOLEAN", False,
-              "Bas-relief: the photo flat at Near, displaced along the view axis, instead of points on their "
-              "camera rays", "Mesh"),
+    LiveInput(
+        "near",
+        "Near",
+        3,
+        "FLOAT",
+        1.0,
+        "Distance of the nearest point of the photo (relative inverse depth 1); Depth Scale and Relief "
+        "pivot here. Relative depth only",
+        "Depth",
+        minimum=1e-4,
+        maximum=1e6,
+        unit="LENGTH",
+    ),
+    LiveInput(
+        "far",
+        "Far",
+        4,
+        "FLOAT",
+        10.0,
+        "Distance of the farthest point of the photo (relative inverse depth 0). Relative depth only",
+        "Depth",
+        minimum=1e-4,
+        maximum=1e6,
+        unit="LENGTH",
+    ),
+    LiveInput(
+        "depth_scale",
+        "Depth Scale",
+        5,
+        "FLOAT",
+        1.0,
+        "Stretch distances along the camera rays away from Near (1: as estimated); the camera's view does not change",
+        "Depth",
+        minimum=0.0,
+        maximum=100.0,
+        soft_maximum=10.0,
+    ),
+    LiveInput(
+        "resolution",
+        "Resolution",
+        6,
+        "INT",
+        256,
+        "Vertices along the photo's longer side",
+        "Mesh",
+        minimum=2,
+        maximum=8192,
+        soft_maximum=2048,
+    ),
+    LiveInput(
+        "focal_length",
+        "Focal Length",
+        7,
+        "FLOAT",
+        35.0,
+        "Focal length of the camera that took the photo, in millimetres for the sensor width; default: "
+        "the photo's EXIF 35 mm-equivalent focal length, else 35 mm",
+        "Camera",
+        minimum=1.0,
+        maximum=5000.0,
+        soft_maximum=500.0,
+        unit="CAMERA",
+        skip_save=True,
+    ),
+    LiveInput(
+        "sensor_width",
+        "Sensor Width",
+        8,
+        "FLOAT",
+        36.0,
+        "Width of the camera's sensor along the photo's longer side, in millimetres "
+        "(36 mm: full frame, the frame of 35 mm-equivalent focal lengths)",
+        "Camera",
+        minimum=1.0,
+        maximum=1000.0,
+        soft_maximum=100.0,
+        unit="CAMERA",
+    ),
+    LiveInput(
+        "tear_threshold",
+        "Tear Threshold",
+        9,
+        "FLOAT",
+        0.1,
+        "Tear faces whose farthest corner is more than this fraction farther than their nearest, so "
+        "foreground edges separate from the background instead of stretching (0: never tear)",
+        "Mesh",
+        minimum=0.0,
+        maximum=100.0,
+        soft_maximum=1.0,
+        unit="FACTOR",
+    ),
+    LiveInput(
+        "relief",
+        "Relief",
+        10,
+        "BOOLEAN",
+        False,
+        "Bas-relief: the photo flat at Near, displaced along the view axis, instead of points on their camera rays",
+        "Mesh",
+    ),
     # Sockets 12 and 13 are wiring inputs (the background layer's depth image and material, see node_group.py).
-    LiveInput("background", "Background", 14, "BOOLEAN", True,
-              "Show the background layer: what a moving camera reveals behind the depth edges and beyond the "
-              "photo's frame (objects built without it have none until Re-estimate)", "Background"),
-    LiveInput("background_reach", "Background Reach", 15, "FLOAT", 1.0,
-              "How far the background layer reaches under the foreground behind each depth edge, as a fraction of "
-              "the widest reveal it was filled for (0: only a seam along the edge)", "Background",
-              minimum=0.0, maximum=1.0, unit="FACTOR"),
-    LiveInput("border_margin", "Border Margin", 16, "FLOAT", 0.1,
-              "How far the scene continues beyond each side of the photo's frame, as a fraction of the frame "
-              "(at most 0.2, the margin the layer was filled for)", "Background",
-              minimum=0.0, maximum=0.2, unit="FACTOR"),
+    LiveInput(
+        "background",
+        "Background",
+        14,
+        "BOOLEAN",
+        True,
+        "Show the background layer: what a moving camera reveals behind the depth edges and beyond the "
+        "photo's frame (objects built without it have none until Re-estimate)",
+        "Background",
+    ),
+    LiveInput(
+        "background_reach",
+        "Background Reach",
+        15,
+        "FLOAT",
+        1.0,
+        "How far the background layer reaches under the foreground behind each depth edge, as a fraction of "
+        "the widest reveal it was filled for (0: only a seam along the edge)",
+        "Background",
+        minimum=0.0,
+        maximum=1.0,
+        unit="FACTOR",
+    ),
+    LiveInput(
+        "border_margin",
+        "Border Margin",
+        16,
+        "FLOAT",
+        0.1,
+        "How far the scene continues beyond each side of the photo's frame, as a fraction of the frame "
+        "(at most 0.2, the margin the layer was filled for)",
+        "Background",
+        minimum=0.0,
+        maximum=0.2,
+        unit="FACTOR",
+    ),
 ]
 
 
@@ -122,8 +222,16 @@ def operator_property(spec: LiveInput):
     if spec.soft_maximum is not None:
         limits["soft_max"] = spec.soft_maximum
     if spec.kind == "INT":
-        return IntProperty(name=spec.name, description=spec.description, default=spec.default, options=options,
-                           **limits)
+        return IntProperty(
+            name=spec.name, description=spec.description, default=spec.default, options=options, **limits
+        )
     _subtype, unit, subtype = _UNITS[spec.unit]
-    return FloatProperty(name=spec.name, description=spec.description, default=spec.default, options=options,
-                         unit=unit, subtype=subtype, **limits)
+    return FloatProperty(
+        name=spec.name,
+        description=spec.description,
+        default=spec.default,
+        options=options,
+        unit=unit,
+        subtype=subtype,
+        **limits,
+    )

@@ -43,12 +43,20 @@ BACKGROUND_DEPTH_IMAGE = "Background Depth Image"
 BACKGROUND_MATERIAL = "Background Material"
 _WIRING_INPUTS = (
     (DEPTH_IMAGE, 1, "NodeSocketImage", "Float, non-colour depth image; row 0 at the bottom like every Blender image"),
-    (METRIC_DEPTH, 2, "NodeSocketBool",
-     "The depth image holds distances along the view axis, not relative inverse depth (Far unused)"),
+    (
+        METRIC_DEPTH,
+        2,
+        "NodeSocketBool",
+        "The depth image holds distances along the view axis, not relative inverse depth (Far unused)",
+    ),
     (MATERIAL, 11, "NodeSocketMaterial", "Material of the surface"),
-    (BACKGROUND_DEPTH_IMAGE, 12, "NodeSocketImage",
-     "The background layer over the extended frame (float, non-colour): R = depth like the Depth Image, G = reach; "
-     "none: no background layer"),
+    (
+        BACKGROUND_DEPTH_IMAGE,
+        12,
+        "NodeSocketImage",
+        "The background layer over the extended frame (float, non-colour): R = depth like the Depth Image, G = reach; "
+        "none: no background layer",
+    ),
     (BACKGROUND_MATERIAL, 13, "NodeSocketMaterial", "Material of the background layer (its colour image)"),
 )
 
@@ -97,8 +105,10 @@ def is_monocular_photo_group(group, current_version=False) -> bool:
 
 def has_input(group, name) -> bool:
     """Whether `group` has input `name` (a group made by an older add-on version may lack newer inputs)."""
-    return any(item.item_type == "SOCKET" and item.in_out == "INPUT" and item.name == name
-               for item in group.interface.items_tree)
+    return any(
+        item.item_type == "SOCKET" and item.in_out == "INPUT" and item.name == name
+        for item in group.interface.items_tree
+    )
 
 
 def input_identifier(group, name) -> str:
@@ -132,8 +142,7 @@ def _build_interface(group):
     sockets = {}
     # Created in identifier order, so that Socket_<number> is each input's identifier; panels come after.
     for name, number in _interface_inputs():
-        socket_type, description = wiring[name] if name in wiring else (live[name].socket_type,
-                                                                         live[name].description)
+        socket_type, description = wiring[name] if name in wiring else (live[name].socket_type, live[name].description)
         socket = interface.new_socket(name, in_out="INPUT", socket_type=socket_type, description=description)
         assert socket.identifier == f"Socket_{number}", f"{name}: socket numbers must be contiguous from 1"
         # One value per object, never a per-point attribute: no attribute toggle in the modifier panel.
@@ -227,8 +236,13 @@ class _Builder:
         return tuple(self.node("ShaderNodeSeparateXYZ", name, [(0, vector)]).outputs)
 
     def switch(self, name, condition, if_false, if_true, input_type="FLOAT"):
-        return self.out("GeometryNodeSwitch", name, [(0, condition), ("False", if_false), ("True", if_true)],
-                        output="Output", input_type=input_type)
+        return self.out(
+            "GeometryNodeSwitch",
+            name,
+            [(0, condition), ("False", if_false), ("True", if_true)],
+            output="Output",
+            input_type=input_type,
+        )
 
     def capture(self, name, domain, geometry, item_name, data_type, value):
         """A Capture Attribute node storing one field (its items are created, not set, so not a property)."""
@@ -255,8 +269,6 @@ def _socket(sockets, key):
         if key in (socket.name, socket.identifier) and socket.enabled:
             return socket
     raise KeyError(key)
-
-
 
 
 @dataclass(frozen=True)
@@ -286,13 +298,27 @@ def _frame_and_grid(b, _surface, _frame):
     width_fraction = b.math("Width Fraction", "DIVIDE", width, longer_side)
     height_fraction = b.math("Height Fraction", "DIVIDE", height, longer_side)
     resolution = b.input(RESOLUTION)
-    vertices_x = b.math("Vertices X", "MAXIMUM", b.math(
-        "Round X", "ROUND", b.math("Scaled X", "MULTIPLY", width_fraction, resolution)), 2.0)
-    vertices_y = b.math("Vertices Y", "MAXIMUM", b.math(
-        "Round Y", "ROUND", b.math("Scaled Y", "MULTIPLY", height_fraction, resolution)), 2.0)
+    vertices_x = b.math(
+        "Vertices X",
+        "MAXIMUM",
+        b.math("Round X", "ROUND", b.math("Scaled X", "MULTIPLY", width_fraction, resolution)),
+        2.0,
+    )
+    vertices_y = b.math(
+        "Vertices Y",
+        "MAXIMUM",
+        b.math("Round Y", "ROUND", b.math("Scaled Y", "MULTIPLY", height_fraction, resolution)),
+        2.0,
+    )
     # When the grid is no finer than the image, each vertex takes its nearest pixel (see the depth stage).
-    nearest_pixel = b.out("FunctionNodeCompare", "Grid Within Image", [("A", resolution), ("B", longer_side)],
-                          output="Result", data_type="FLOAT", operation="LESS_EQUAL")
+    nearest_pixel = b.out(
+        "FunctionNodeCompare",
+        "Grid Within Image",
+        [("A", resolution), ("B", longer_side)],
+        output="Result",
+        data_type="FLOAT",
+        operation="LESS_EQUAL",
+    )
 
     # The photo's frame on the image plane at distance 1 along the view axis (the longer side spans the
     # sensor width): a point (x, y) of this frame at distance z is the camera-space point (x z, y z, -z).
@@ -300,8 +326,11 @@ def _frame_and_grid(b, _surface, _frame):
     ray_scale = b.math("Sensor Over Focal", "DIVIDE", b.input(SENSOR_WIDTH), b.input(FOCAL_LENGTH))
     frame_width = b.math("Frame Width", "MULTIPLY", width_fraction, ray_scale)
     frame_height = b.math("Frame Height", "MULTIPLY", height_fraction, ray_scale)
-    frame_to_uv = b.combine("Frame To UV", b.math("Inverse Frame Width", "DIVIDE", 1.0, frame_width),
-                            b.math("Inverse Frame Height", "DIVIDE", 1.0, frame_height))
+    frame_to_uv = b.combine(
+        "Frame To UV",
+        b.math("Inverse Frame Width", "DIVIDE", 1.0, frame_width),
+        b.math("Inverse Frame Height", "DIVIDE", 1.0, frame_height),
+    )
     grid_width = b.math("Grid Width", "MULTIPLY", frame_width, 1.0 + 2.0 * FRAME_MARGIN)
     grid_height = b.math("Grid Height", "MULTIPLY", frame_height, 1.0 + 2.0 * FRAME_MARGIN)
 
@@ -310,8 +339,11 @@ def _frame_and_grid(b, _surface, _frame):
     # image's pixels lie in memory: sampling then reads from cache instead of striding across the image. The
     # turn is not applied here: the depth stage writes each vertex's frame position and distance at once.
     b.next_column()
-    grid = b.out("GeometryNodeMeshGrid", "Grid", [("Size X", grid_height), ("Size Y", grid_width),
-                                                  ("Vertices X", vertices_y), ("Vertices Y", vertices_x)])
+    grid = b.out(
+        "GeometryNodeMeshGrid",
+        "Grid",
+        [("Size X", grid_height), ("Size Y", grid_width), ("Vertices X", vertices_y), ("Vertices Y", vertices_x)],
+    )
     # Smooth normals for the "lit" material (the unlit one ignores them). Mesh Grid marks every face flat with
     # a "sharp_face" attribute: removing it costs nothing per face, where Set Shade Smooth would write every
     # face, and tearing has one attribute less to copy.
@@ -325,13 +357,25 @@ def _frame_and_grid(b, _surface, _frame):
 
 def _depth(b, grid, frame):
     """Depth: each grid vertex at its frame position and its distance sampled from the depth image."""
-    distance = b.group("Sample Grid Depth", _depth_sampler(), [
-        ("Image", b.input(DEPTH_IMAGE)), ("UV", _uv_of(b, "Grid UV", frame, frame.point)),
-        ("Closest", frame.nearest_pixel), ("Metric", b.input(METRIC_DEPTH)), ("Near", b.input(NEAR)),
-        ("Far", b.input(FAR))], output="Distance")
+    distance = b.group(
+        "Sample Grid Depth",
+        _depth_sampler(),
+        [
+            ("Image", b.input(DEPTH_IMAGE)),
+            ("UV", _uv_of(b, "Grid UV", frame, frame.point)),
+            ("Closest", frame.nearest_pixel),
+            ("Metric", b.input(METRIC_DEPTH)),
+            ("Near", b.input(NEAR)),
+            ("Far", b.input(FAR)),
+        ],
+        output="Distance",
+    )
     x, y, _ = b.separate("Grid Frame XY", frame.point)
-    surface = b.out("GeometryNodeSetPosition", "Grid Depth",
-                    [("Geometry", grid), ("Position", b.combine("Grid Point", x, y, distance))])
+    surface = b.out(
+        "GeometryNodeSetPosition",
+        "Grid Depth",
+        [("Geometry", grid), ("Position", b.combine("Grid Point", x, y, distance))],
+    )
     return surface, frame
 
 
@@ -349,47 +393,94 @@ def _tearing(b, surface, frame):
     # exact for indices up to 2^24; larger grids use the topology lookup.
     vertices_x = frame.vertices_x
     face_index = b.out("GeometryNodeInputIndex", "Face Index")
-    face_line = b.math("Face Line", "FLOOR", b.math(
-        "Face Line Fraction", "DIVIDE", face_index, b.math("Faces Per Line", "SUBTRACT", vertices_x, 1.0)))
+    face_line = b.math(
+        "Face Line",
+        "FLOOR",
+        b.math("Face Line Fraction", "DIVIDE", face_index, b.math("Faces Per Line", "SUBTRACT", vertices_x, 1.0)),
+    )
     # Captured once too: each lookup would compute it again.
-    first_vertex_capture = b.capture("Capture First Corner", "FACE", _socket(distance_capture.outputs, "Geometry"),
-                                     "First Corner Vertex", "INT",
-                                     b.math("First Corner Vertex", "ADD", face_index, face_line))
+    first_vertex_capture = b.capture(
+        "Capture First Corner",
+        "FACE",
+        _socket(distance_capture.outputs, "Geometry"),
+        "First Corner Vertex",
+        "INT",
+        b.math("First Corner Vertex", "ADD", face_index, face_line),
+    )
     first_vertex = _socket(first_vertex_capture.outputs, "First Corner Vertex")
     line_plus_one = b.math("Line Plus One", "ADD", vertices_x, 1.0)
-    computed_indices = (first_vertex, b.math("Corner 1 Vertex Sum", "ADD", first_vertex, vertices_x),
-                        b.math("Corner 2 Vertex Sum", "ADD", first_vertex, line_plus_one),
-                        b.math("Corner 3 Vertex Sum", "ADD", first_vertex, 1.0))
-    index_is_exact = b.math("Exact Vertex Sums", "LESS_THAN", b.math(
-        "Grid Vertex Count", "MULTIPLY", vertices_x, frame.vertices_y), 2.0**24 + 0.5)
+    computed_indices = (
+        first_vertex,
+        b.math("Corner 1 Vertex Sum", "ADD", first_vertex, vertices_x),
+        b.math("Corner 2 Vertex Sum", "ADD", first_vertex, line_plus_one),
+        b.math("Corner 3 Vertex Sum", "ADD", first_vertex, 1.0),
+    )
+    index_is_exact = b.math(
+        "Exact Vertex Sums",
+        "LESS_THAN",
+        b.math("Grid Vertex Count", "MULTIPLY", vertices_x, frame.vertices_y),
+        2.0**24 + 0.5,
+    )
     b.next_column()
     corner_distances = []
     for corner in range(4):
-        corner_index = b.out("GeometryNodeCornersOfFace", f"Corner {corner}", [("Sort Index", corner)],
-                             output="Corner Index")
-        looked_up = b.out("GeometryNodeVertexOfCorner", f"Corner {corner} Vertex Lookup",
-                          [("Corner Index", corner_index)], output="Vertex Index")
+        corner_index = b.out(
+            "GeometryNodeCornersOfFace", f"Corner {corner}", [("Sort Index", corner)], output="Corner Index"
+        )
+        looked_up = b.out(
+            "GeometryNodeVertexOfCorner",
+            f"Corner {corner} Vertex Lookup",
+            [("Corner Index", corner_index)],
+            output="Vertex Index",
+        )
         vertex_index = b.switch(f"Corner {corner} Vertex", index_is_exact, looked_up, computed_indices[corner], "INT")
         # Looked up on the point domain: reading the distance on corners would first copy it to every corner.
-        corner_distances.append(b.out("GeometryNodeFieldAtIndex", f"Corner {corner} Depth",
-                                      [("Index", vertex_index), ("Value", stored_distance)], output="Value",
-                                      domain="POINT", data_type="FLOAT"))
+        corner_distances.append(
+            b.out(
+                "GeometryNodeFieldAtIndex",
+                f"Corner {corner} Depth",
+                [("Index", vertex_index), ("Value", stored_distance)],
+                output="Value",
+                domain="POINT",
+                data_type="FLOAT",
+            )
+        )
     b.next_column()
-    farthest = b.math("Farthest Corner", "MAXIMUM", b.math("Farthest 01", "MAXIMUM", *corner_distances[:2]),
-                      b.math("Farthest 23", "MAXIMUM", *corner_distances[2:]))
-    nearest = b.math("Nearest Corner", "MINIMUM", b.math("Nearest 01", "MINIMUM", *corner_distances[:2]),
-                     b.math("Nearest 23", "MINIMUM", *corner_distances[2:]))
+    farthest = b.math(
+        "Farthest Corner",
+        "MAXIMUM",
+        b.math("Farthest 01", "MAXIMUM", *corner_distances[:2]),
+        b.math("Farthest 23", "MAXIMUM", *corner_distances[2:]),
+    )
+    nearest = b.math(
+        "Nearest Corner",
+        "MINIMUM",
+        b.math("Nearest 01", "MINIMUM", *corner_distances[:2]),
+        b.math("Nearest 23", "MINIMUM", *corner_distances[2:]),
+    )
     tear_limit = b.math("Tear Limit", "MULTIPLY", nearest, b.math("Tear Ratio", "ADD", b.input(TEAR_THRESHOLD), 1.0))
-    jumps = b.out("FunctionNodeCompare", "Depth Jumps", [("A", farthest), ("B", tear_limit)], output="Result",
-                  data_type="FLOAT", operation="GREATER_THAN")
+    jumps = b.out(
+        "FunctionNodeCompare",
+        "Depth Jumps",
+        [("A", farthest), ("B", tear_limit)],
+        output="Result",
+        data_type="FLOAT",
+        operation="GREATER_THAN",
+    )
     # Captured once: deleting the torn faces and copying them would each evaluate the field again.
-    capture = b.capture("Capture Torn", "FACE", _socket(first_vertex_capture.outputs, "Geometry"), "Torn",
-                        "BOOLEAN", jumps)
+    capture = b.capture(
+        "Capture Torn", "FACE", _socket(first_vertex_capture.outputs, "Geometry"), "Torn", "BOOLEAN", jumps
+    )
     captured, torn = _socket(capture.outputs, "Geometry"), _socket(capture.outputs, "Torn")
     # Faces and their edges only: the vertices stay as they are (shared, neither copied nor renumbered). A vertex
     # whose every face tore is left loose, which nothing draws or renders.
-    intact = b.out("GeometryNodeDeleteGeometry", "Delete Torn Faces", [("Geometry", captured), ("Selection", torn)],
-                   domain="FACE", mode="EDGE_FACE")
+    intact = b.out(
+        "GeometryNodeDeleteGeometry",
+        "Delete Torn Faces",
+        [("Geometry", captured), ("Selection", torn)],
+        domain="FACE",
+        mode="EDGE_FACE",
+    )
 
     # A torn face becomes 2x2 separate patches, each flat at the distance of the corner it touches: seen from
     # the camera they still cover the whole face, each side of the tear showing its half of the pixels.
@@ -398,22 +489,51 @@ def _tearing(b, surface, frame):
     # the centre) and takes its distance. Copying only the torn faces and deleting them from the grid is
     # cheaper than separating, subdividing and splitting them.
     b.next_column()
-    copies = b.node("GeometryNodeDuplicateElements", "Copy Torn Faces",
-                    [("Geometry", captured), ("Selection", torn), ("Amount", 4)], domain="FACE")
-    patch_corner = b.out("GeometryNodeCornersOfFace", "Patch Corner",
-                         [("Sort Index", _socket(copies.outputs, "Duplicate Index"))], output="Corner Index")
-    patch_corner_vertex = b.out("GeometryNodeVertexOfCorner", "Patch Corner Vertex",
-                                [("Corner Index", patch_corner)], output="Vertex Index")
-    patch_corner_point = b.out("GeometryNodeFieldAtIndex", "Patch Corner Point", [
-        ("Index", patch_corner_vertex), ("Value", position)], output="Value", domain="POINT", data_type="FLOAT_VECTOR")
+    copies = b.node(
+        "GeometryNodeDuplicateElements",
+        "Copy Torn Faces",
+        [("Geometry", captured), ("Selection", torn), ("Amount", 4)],
+        domain="FACE",
+    )
+    patch_corner = b.out(
+        "GeometryNodeCornersOfFace",
+        "Patch Corner",
+        [("Sort Index", _socket(copies.outputs, "Duplicate Index"))],
+        output="Corner Index",
+    )
+    patch_corner_vertex = b.out(
+        "GeometryNodeVertexOfCorner", "Patch Corner Vertex", [("Corner Index", patch_corner)], output="Vertex Index"
+    )
+    patch_corner_point = b.out(
+        "GeometryNodeFieldAtIndex",
+        "Patch Corner Point",
+        [("Index", patch_corner_vertex), ("Value", position)],
+        output="Value",
+        domain="POINT",
+        data_type="FLOAT_VECTOR",
+    )
     # Looked up per copy, then read on its points: after copying, every point has exactly one face.
-    corner_point = b.out("GeometryNodeFieldOnDomain", "Patch Corner On Points", [("Value", patch_corner_point)],
-                         output="Value", domain="FACE", data_type="FLOAT_VECTOR")
+    corner_point = b.out(
+        "GeometryNodeFieldOnDomain",
+        "Patch Corner On Points",
+        [("Value", patch_corner_point)],
+        output="Value",
+        domain="FACE",
+        data_type="FLOAT_VECTOR",
+    )
     corner_distance = b.separate("Patch Corner Distance", corner_point)[2]
-    patch_point = b.vector_math("Patch Point", "MULTIPLY_ADD", b.vector_math(
-        "Patch Point Sum", "ADD", position, corner_point), (0.5, 0.5, 0.0), b.combine("Patch Depth", z=corner_distance))
-    flat_patches = b.out("GeometryNodeSetPosition", "Flatten Patches", [
-        ("Geometry", _socket(copies.outputs, "Geometry")), ("Position", patch_point)])
+    patch_point = b.vector_math(
+        "Patch Point",
+        "MULTIPLY_ADD",
+        b.vector_math("Patch Point Sum", "ADD", position, corner_point),
+        (0.5, 0.5, 0.0),
+        b.combine("Patch Depth", z=corner_distance),
+    )
+    flat_patches = b.out(
+        "GeometryNodeSetPosition",
+        "Flatten Patches",
+        [("Geometry", _socket(copies.outputs, "Geometry")), ("Position", patch_point)],
+    )
     joined = b.node("GeometryNodeJoinGeometry", "Join")
     # Join takes a multi-input socket: the torn patches first, the intact faces second.
     b.tree.links.new(flat_patches, joined.inputs[0])
@@ -428,11 +548,18 @@ def _uv_map(b, surface, frame):
     # Captured on points, then copied to corners, which Blender 4.2 does faster from a captured attribute than
     # from a Field On Domain node; stored after tearing so that tearing has less data to copy.
     position = b.out("GeometryNodeInputPosition", "UV Frame Position")
-    uv_capture = b.capture("Capture Point UV", "POINT", surface, "UV", "VECTOR",
-                           _uv_of(b, "Frame UV", frame, position))
-    with_uv = b.out("GeometryNodeStoreNamedAttribute", "Store UV Map", [
-        ("Geometry", _socket(uv_capture.outputs, "Geometry")), ("Name", UV_MAP_NAME),
-        ("Value", _socket(uv_capture.outputs, "UV"))], data_type="FLOAT2", domain="CORNER")
+    uv_capture = b.capture("Capture Point UV", "POINT", surface, "UV", "VECTOR", _uv_of(b, "Frame UV", frame, position))
+    with_uv = b.out(
+        "GeometryNodeStoreNamedAttribute",
+        "Store UV Map",
+        [
+            ("Geometry", _socket(uv_capture.outputs, "Geometry")),
+            ("Name", UV_MAP_NAME),
+            ("Value", _socket(uv_capture.outputs, "UV")),
+        ],
+        data_type="FLOAT2",
+        domain="CORNER",
+    )
     return with_uv, frame
 
 
@@ -445,41 +572,62 @@ def _background_layer(b, surface, frame):
     image = b.input(BACKGROUND_DEPTH_IMAGE)
     front_info = b.node("GeometryNodeImageInfo", "Front Depth Image Info", [("Image", b.input(DEPTH_IMAGE))])
     info = b.node("GeometryNodeImageInfo", "Background Image Info", [("Image", image)])
-    front_size = b.combine("Front Image Size", _socket(front_info.outputs, "Width"),
-                           _socket(front_info.outputs, "Height"))
+    front_size = b.combine(
+        "Front Image Size", _socket(front_info.outputs, "Width"), _socket(front_info.outputs, "Height")
+    )
     extended_size = b.combine("Extended Image Size", _socket(info.outputs, "Width"), _socket(info.outputs, "Height"))
     # Objects made without the layer (an empty input) or with it switched off: nothing is built, nothing costs.
     has_layer = b.math("Has Background Image", "GREATER_THAN", _socket(info.outputs, "Width"), 0.0)
-    layer_on = b.out("FunctionNodeBooleanMath", "Background On", [(0, has_layer), (1, b.input(BACKGROUND))],
-                     operation="AND")
+    layer_on = b.out(
+        "FunctionNodeBooleanMath", "Background On", [(0, has_layer), (1, b.input(BACKGROUND))], operation="AND"
+    )
 
     # The extended image spans the frame scaled by its size over the front image's (the same pixel pitch, whole
     # pixels of margin on each side); the grid spans the live margin's part of it.
     b.next_column()
     image_extent = b.vector_math("Extended Image Extent", "DIVIDE", extended_size, front_size)
     margin_extent = b.math("Margin Extent", "MULTIPLY_ADD", b.input(BORDER_MARGIN), 2.0, 1.0)
-    extent = b.vector_math("Background Extent", "MINIMUM", image_extent, b.combine(
-        "Margin Extents", margin_extent, margin_extent, 1.0))
+    extent = b.vector_math(
+        "Background Extent", "MINIMUM", image_extent, b.combine("Margin Extents", margin_extent, margin_extent, 1.0)
+    )
     extent_x, extent_y, _ = b.separate("Background Extent XY", extent)
-    size_x, size_y, _ = b.separate("Background Size", b.vector_math("Background Grid Size", "MULTIPLY", extent,
-                                                                     frame.frame_size))
+    size_x, size_y, _ = b.separate(
+        "Background Size", b.vector_math("Background Grid Size", "MULTIPLY", extent, frame.frame_size)
+    )
     # (vertices - 1) steps of the front grid's pitch span the frame and its small FRAME_MARGIN.
     steps_per_extent = 1.0 / BACKGROUND_GRID_STEP / (1.0 + 2.0 * FRAME_MARGIN)
     vertices = []
     for axis, front_vertices, axis_extent in (("X", frame.vertices_x, extent_x), ("Y", frame.vertices_y, extent_y)):
-        steps = b.math(f"Background Steps {axis}", "MULTIPLY", b.math(
-            f"Front Steps {axis}", "SUBTRACT", front_vertices, 1.0), axis_extent)
-        vertices.append(b.math(f"Background Vertices {axis}", "MAXIMUM", b.math(
-            f"Round Background {axis}", "ROUND", b.math(f"Scaled Background Steps {axis}", "MULTIPLY_ADD", steps,
-                                                        steps_per_extent, 1.0)), 2.0))
+        steps = b.math(
+            f"Background Steps {axis}",
+            "MULTIPLY",
+            b.math(f"Front Steps {axis}", "SUBTRACT", front_vertices, 1.0),
+            axis_extent,
+        )
+        vertices.append(
+            b.math(
+                f"Background Vertices {axis}",
+                "MAXIMUM",
+                b.math(
+                    f"Round Background {axis}",
+                    "ROUND",
+                    b.math(f"Scaled Background Steps {axis}", "MULTIPLY_ADD", steps, steps_per_extent, 1.0),
+                ),
+                2.0,
+            )
+        )
 
     # Turned like the front grid (see the grid stage), so that sampling runs along the image's rows.
     b.next_column()
-    grid = b.out("GeometryNodeMeshGrid", "Background Grid", [("Size X", size_y), ("Size Y", size_x),
-                                                             ("Vertices X", vertices[1]), ("Vertices Y", vertices[0])])
+    grid = b.out(
+        "GeometryNodeMeshGrid",
+        "Background Grid",
+        [("Size X", size_y), ("Size Y", size_x), ("Vertices X", vertices[1]), ("Vertices Y", vertices[0])],
+    )
     grid = b.out("GeometryNodeRemoveAttribute", "Smooth Background Grid", [("Geometry", grid), ("Name", "sharp_face")])
-    grid_x, grid_y, _ = b.separate("Background Grid Position", b.out("GeometryNodeInputPosition",
-                                                                     "Background Position"))
+    grid_x, grid_y, _ = b.separate(
+        "Background Grid Position", b.out("GeometryNodeInputPosition", "Background Position")
+    )
     point = b.combine("Background Frame Point", grid_y, b.math("Background X Down The Photo", "MULTIPLY", grid_x, -1.0))
     # Photo coordinates into the extended image: u' = 0.5 + x (W / We) / frame width.
     extended_frame_to_uv = b.vector_math("Extended Frame To UV", "DIVIDE", frame.frame_to_uv, image_extent)
@@ -489,29 +637,69 @@ def _background_layer(b, surface, frame):
     # (the nearest pixel, never a reach interpolated between band and nothing), then read on the faces, where a
     # boolean is true when it is true at all corners. So a face stays when any corner is needed.
     b.next_column()
-    reach_colour = b.out("GeometryNodeImageTexture", "Reach Sample", [("Image", image), ("Vector", extended_uv)],
-                         output="Color", interpolation="Closest", extension="EXTEND")
+    reach_colour = b.out(
+        "GeometryNodeImageTexture",
+        "Reach Sample",
+        [("Image", image), ("Vector", extended_uv)],
+        output="Color",
+        interpolation="Closest",
+        extension="EXTEND",
+    )
     reach = b.out("FunctionNodeSeparateColor", "Reach", [(0, reach_colour)], output="Green")
-    beyond_reach = b.out("FunctionNodeCompare", "Beyond Reach", [("A", reach), ("B", b.input(BACKGROUND_REACH))],
-                         output="Result", data_type="FLOAT", operation="GREATER_THAN")
+    beyond_reach = b.out(
+        "FunctionNodeCompare",
+        "Beyond Reach",
+        [("A", reach), ("B", b.input(BACKGROUND_REACH))],
+        output="Result",
+        data_type="FLOAT",
+        operation="GREATER_THAN",
+    )
     beyond_capture = b.capture("Capture Beyond Reach", "POINT", grid, "Beyond Reach", "BOOLEAN", beyond_reach)
-    needed = b.out("GeometryNodeDeleteGeometry", "Delete Unneeded Faces", [
-        ("Geometry", _socket(beyond_capture.outputs, "Geometry")),
-        ("Selection", _socket(beyond_capture.outputs, "Beyond Reach"))], domain="FACE", mode="ALL")
+    needed = b.out(
+        "GeometryNodeDeleteGeometry",
+        "Delete Unneeded Faces",
+        [
+            ("Geometry", _socket(beyond_capture.outputs, "Geometry")),
+            ("Selection", _socket(beyond_capture.outputs, "Beyond Reach")),
+        ],
+        domain="FACE",
+        mode="ALL",
+    )
 
     b.next_column()
-    with_uv = b.out("GeometryNodeStoreNamedAttribute", "Store Background UV", [
-        ("Geometry", needed), ("Name", UV_MAP_NAME), ("Value", extended_uv)], data_type="FLOAT2", domain="CORNER")
-    distance = b.group("Sample Background Depth", _depth_sampler(), [
-        ("Image", image), ("UV", extended_uv), ("Closest", frame.nearest_pixel), ("Metric", b.input(METRIC_DEPTH)),
-        ("Near", b.input(NEAR)), ("Far", b.input(FAR))], output="Distance")
+    with_uv = b.out(
+        "GeometryNodeStoreNamedAttribute",
+        "Store Background UV",
+        [("Geometry", needed), ("Name", UV_MAP_NAME), ("Value", extended_uv)],
+        data_type="FLOAT2",
+        domain="CORNER",
+    )
+    distance = b.group(
+        "Sample Background Depth",
+        _depth_sampler(),
+        [
+            ("Image", image),
+            ("UV", extended_uv),
+            ("Closest", frame.nearest_pixel),
+            ("Metric", b.input(METRIC_DEPTH)),
+            ("Near", b.input(NEAR)),
+            ("Far", b.input(FAR)),
+        ],
+        output="Distance",
+    )
     x, y, _ = b.separate("Background Frame XY", point)
     pushed_back = b.math("Pushed Back Distance", "MULTIPLY", distance, 1.0 + BACKGROUND_PUSH_BACK)
-    placed = b.out("GeometryNodeSetPosition", "Background Depth",
-                   [("Geometry", with_uv), ("Position", b.combine("Background Point", x, y, pushed_back))])
+    placed = b.out(
+        "GeometryNodeSetPosition",
+        "Background Depth",
+        [("Geometry", with_uv), ("Position", b.combine("Background Point", x, y, pushed_back))],
+    )
     # Mesh Grid's one empty slot gets the background's material; the join keeps the front layer's slot first.
-    with_material = b.out("GeometryNodeReplaceMaterial", "Background Material Slot",
-                          [("Geometry", placed), ("New", b.input(BACKGROUND_MATERIAL))])
+    with_material = b.out(
+        "GeometryNodeReplaceMaterial",
+        "Background Material Slot",
+        [("Geometry", placed), ("New", b.input(BACKGROUND_MATERIAL))],
+    )
 
     b.next_column()
     joined = b.node("GeometryNodeJoinGeometry", "Join Background")
@@ -539,7 +727,9 @@ def _projection(b, surface, frame):
     camera_offset = b.combine("Camera Offset", z=b.math("Negative Scale Offset", "MULTIPLY", scale_offset, -1.0))
     camera_point = b.vector_math("Camera Point", "MULTIPLY_ADD", position, camera_scale, camera_offset)
     b.next_column()
-    projected = b.out("GeometryNodeSetPosition", "Project To Camera", [("Geometry", surface), ("Position", camera_point)])
+    projected = b.out(
+        "GeometryNodeSetPosition", "Project To Camera", [("Geometry", surface), ("Position", camera_point)]
+    )
     return projected, frame
 
 
@@ -547,8 +737,9 @@ def _material(b, surface, frame):
     """Material: the faces show the Material input; the surface is the group's output."""
     # Mesh Grid gives its mesh one empty material slot, which every face uses: filling that slot costs nothing
     # per face, where Set Material would add the material as a second slot and write every face's index.
-    with_material = b.out("GeometryNodeReplaceMaterial", "Fill Material Slot",
-                          [("Geometry", surface), ("New", b.input(MATERIAL))])  # "Old": none
+    with_material = b.out(
+        "GeometryNodeReplaceMaterial", "Fill Material Slot", [("Geometry", surface), ("New", b.input(MATERIAL))]
+    )  # "Old": none
     output = b.node("NodeGroupOutput", "Group Output")
     b.tree.links.new(with_material, output.inputs[0])
     return with_material, frame
@@ -570,8 +761,11 @@ def _depth_sampler():
     """The sub-group that reads a distance from a depth image at photo coordinates: this add-on version's copy
     if the file has it, else a new one."""
     for tree in bpy.data.node_groups:
-        if tree.name.startswith(DEPTH_SAMPLER_NAME) and tree.get(VERSION_PROPERTY) == GROUP_VERSION \
-                and tree.library is None:
+        if (
+            tree.name.startswith(DEPTH_SAMPLER_NAME)
+            and tree.get(VERSION_PROPERTY) == GROUP_VERSION
+            and tree.library is None
+        ):
             return tree
     tree = bpy.data.node_groups.new(DEPTH_SAMPLER_NAME, "GeometryNodeTree")
     tree.description = "Distance along the view axis read from a depth image at photo coordinates"
@@ -594,10 +788,17 @@ def _depth_sampler():
         # pixel: that is within half a pixel of the bilinear value, costs half as much, and keeps a depth edge a
         # clean step for tearing instead of giving the vertex on it an in-between "flying pixel" depth. A finer
         # grid interpolates bilinearly so that it does not turn slopes into terraces.
-        samples = [b.out("GeometryNodeImageTexture", f"{interpolation} Sample",
-                         [("Image", b.input("Image")), ("Vector", b.input("UV"))],
-                         output="Color", interpolation=interpolation, extension="EXTEND")
-                   for interpolation in ("Linear", "Closest")]
+        samples = [
+            b.out(
+                "GeometryNodeImageTexture",
+                f"{interpolation} Sample",
+                [("Image", b.input("Image")), ("Vector", b.input("UV"))],
+                output="Color",
+                interpolation=interpolation,
+                extension="EXTEND",
+            )
+            for interpolation in ("Linear", "Closest")
+        ]
         color = b.switch("Sample", b.input("Closest"), *samples, input_type="RGBA")
         # Separate Color keeps the red channel exact; the implicit colour-to-float conversion is a luminance.
         value = b.out("FunctionNodeSeparateColor", "Value", [(0, color)], output="Red")

@@ -18,6 +18,7 @@ from .depth.background import blender_depth_pixels
 from .depth.images import block_means, decode_photo, fit_size, srgb_to_linear
 from .depth.paths import NODE_ASSET_BLEND
 
+
 class PhotoObjectSettings:
     """Everything `create_photo_object` needs besides the photo and its depth: the starting values of the live
     inputs (keyword arguments named after `LiveInput.attribute`, readable as attributes, e.g. `settings.near`;
@@ -39,8 +40,10 @@ class PhotoObjectSettings:
             raise AttributeError(name) from None
 
     def __repr__(self):
-        return (f"PhotoObjectSettings(lit={self.lit}, pack_photo={self.pack_photo}, add_camera={self.add_camera}, "
-                f"inputs={self.inputs})")
+        return (
+            f"PhotoObjectSettings(lit={self.lit}, pack_photo={self.pack_photo}, add_camera={self.add_camera}, "
+            f"inputs={self.inputs})"
+        )
 
 
 def create_photo_object(context, photo_path, depth: DepthResult, settings: PhotoObjectSettings) -> bpy.types.Object:
@@ -122,8 +125,9 @@ def replace_depth(obj, depth: DepthResult):
     background layer follows `depth.background` (a new one, or none). An object made by an older add-on
     version that gets a background layer moves to this version's node group, its live inputs kept."""
     modifier = photo_modifier(obj)
-    if depth.background is not None and not node_group.has_input(modifier.node_group,
-                                                                 node_group.BACKGROUND_DEPTH_IMAGE):
+    if depth.background is not None and not node_group.has_input(
+        modifier.node_group, node_group.BACKGROUND_DEPTH_IMAGE
+    ):
         _upgrade_node_group(modifier)
     old_image = depth_image(obj)
     old_background = background_images(obj)
@@ -189,8 +193,11 @@ def photo_size(obj) -> tuple[int, int]:
 def _upgrade_node_group(modifier):
     """Move the modifier to this add-on version's group, keeping the values of the inputs both groups have."""
     old_group = modifier.node_group
-    values = {name: modifier_input(modifier, name) for name in node_group.input_names()
-              if node_group.has_input(old_group, name)}
+    values = {
+        name: modifier_input(modifier, name)
+        for name in node_group.input_names()
+        if node_group.has_input(old_group, name)
+    }
     values |= {spec.name: spec.default for spec in live_inputs.LIVE_INPUTS if spec.name not in values}
     group, _appended = _bundled_node_group()
     modifier.node_group = group
@@ -268,8 +275,11 @@ def _set_material_image(material, image):
 
 def _is_lit(material) -> bool:
     """Whether a material made by `_new_material` shades with a BSDF (the "Lit" option)."""
-    return material is not None and material.node_tree is not None and any(
-        node.bl_idname == "ShaderNodeBsdfPrincipled" for node in material.node_tree.nodes)
+    return (
+        material is not None
+        and material.node_tree is not None
+        and any(node.bl_idname == "ShaderNodeBsdfPrincipled" for node in material.node_tree.nodes)
+    )
 
 
 def photo_source(obj):
@@ -311,7 +321,7 @@ def modifier_input(modifier, name):
 def set_modifier_inputs(modifier, values):
     """Set several group inputs of the modifier ({input name: value}) and re-evaluate the object."""
     for name, value in values.items():
-        data, path = modifier_input_property(modifier, name)
+        data, _path = modifier_input_property(modifier, name)
         if data is modifier:  # Blender 4.2: an ID property keyed by the socket identifier
             modifier[node_group.input_identifier(modifier.node_group, name)] = value
         else:
@@ -432,8 +442,9 @@ def _new_background_images(stem, layer, created):
     (R) and reach (G) over the extended frame, and a PNG holding its colours."""
     pixels = blender_depth_pixels(layer)
     height, width = pixels.shape[:2]
-    depth_pixels = bpy.data.images.new(stem + " background depth", width, height, alpha=False, float_buffer=True,
-                                       is_data=True)
+    depth_pixels = bpy.data.images.new(
+        stem + " background depth", width, height, alpha=False, float_buffer=True, is_data=True
+    )
     created.append(depth_pixels)
     depth_pixels.pixels.foreach_set(pixels.ravel())
     depth_pixels.file_format = "OPEN_EXR"

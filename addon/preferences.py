@@ -7,8 +7,7 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 from bpy.types import AddonPreferences
 
-from .depth import paths
-from .depth import models
+from .depth import models, paths
 
 DEVICE_ITEMS = (
     ('AUTO', "Auto", "Use the GPU when onnxruntime can (CUDA; DirectML on Windows, CoreML on macOS), else the CPU"),
@@ -41,8 +40,11 @@ def _model_item(spec, installed, folder):
     description = f"{spec.name} ({spec.license})"
     if installed:
         return (spec.id, spec.name, description)
-    return (spec.id, f"{spec.name} (not installed)",
-            f"{description}. Not installed: download {spec.file_name} from {spec.url} into {folder}")
+    return (
+        spec.id,
+        f"{spec.name} (not installed)",
+        f"{description}. Not installed: download {spec.file_name} from {spec.url} into {folder}",
+    )
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ CAMERA_MOVE_ITEMS = (
 )
 
 # The camera move's choices, shared by the Camera Move operator and the sidebar's settings.
-CAMERA_MOVE_PRESET = EnumProperty(name="Preset", description="The kind of move", items=CAMERA_MOVE_ITEMS,
-                                  default='ZOOM_IN')
+CAMERA_MOVE_PRESET = EnumProperty(
+    name="Preset", description="The kind of move", items=CAMERA_MOVE_ITEMS, default='ZOOM_IN'
+)
 CAMERA_MOVE_INTENSITY = FloatProperty(
     name="Intensity",
     description="Size of the move: 1 shifts the nearest point of the photo by about 4 % of the frame",
@@ -32,8 +33,9 @@ CAMERA_MOVE_INTENSITY = FloatProperty(
     min=0.0,
     soft_max=5.0,
 )
-CAMERA_MOVE_DURATION = FloatProperty(name="Duration", description="Length of the move in seconds", default=5.0,
-                                     soft_min=0.1)
+CAMERA_MOVE_DURATION = FloatProperty(
+    name="Duration", description="Length of the move in seconds", default=5.0, soft_min=0.1
+)
 
 
 class MonocularPhotoProperties(bpy.types.PropertyGroup):

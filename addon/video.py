@@ -60,8 +60,13 @@ def configure_render(scene, size: tuple[int, int], fps: int | None = None):
     cycles.use_adaptive_sampling = False
     cycles.use_denoising = False
     cycles.max_bounces = 0
-    for bounces in ("diffuse_bounces", "glossy_bounces", "transmission_bounces", "volume_bounces",
-                    "transparent_max_bounces"):
+    for bounces in (
+        "diffuse_bounces",
+        "glossy_bounces",
+        "transmission_bounces",
+        "volume_bounces",
+        "transparent_max_bounces",
+    ):
         setattr(cycles, bounces, 0)
     cycles.caustics_reflective = cycles.caustics_refractive = False
     cycles.filter_width = VIDEO_FILTER_WIDTH

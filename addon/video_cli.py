@@ -132,8 +132,9 @@ def _build_and_render(photo: Path, target: Path, scene, args) -> Path:
         options["focal_length"] = args.focal_length
     bpy.ops.mesh.monocular_photo_add(**options)
     obj = scene.view_layers[0].objects.active
-    camera = key_camera_move(bpy.context, obj, PRESET_CHOICES[args.preset], args.intensity, args.seconds, args.fps,
-                             set_frame_range=True)
+    camera = key_camera_move(
+        bpy.context, obj, PRESET_CHOICES[args.preset], args.intensity, args.seconds, args.fps, set_frame_range=True
+    )
     scene.camera = camera
     size = args.size or default_video_size(*photo_size(obj))
     configure_render(scene, size, args.fps)
@@ -185,8 +186,10 @@ def main(argv, prog: str = "photo_to_video") -> int:
             print(f"failed: {_reason(photo, exc)}", file=sys.stderr, flush=True)
             failures += 1
     written = len(inputs) - failures
-    print(f"{written} clip{'s' * (written != 1)} written to {args.out}"
-          + (f", {failures} photo{'s' * (failures != 1)} failed" if failures else ""))
+    print(
+        f"{written} clip{'s' * (written != 1)} written to {args.out}"
+        + (f", {failures} photo{'s' * (failures != 1)} failed" if failures else "")
+    )
     return 1 if failures else 0
 
 

@@ -35,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # tools/ is not a package: put the repo root on sys.path to import the engine, and tools/ for the tools.
@@ -52,10 +51,9 @@ OVERHEAD_BUDGET_MS = 300
 
 def prepare_inputs(work: Path, count: int) -> None:
     """The bench model, one synthetic 12 MP photo and `count` copies of it (run in a child process)."""
+    import make_bench_model
     import numpy as np
     from PIL import Image
-
-    import make_bench_model
 
     model_path = work / "midas_v21_small_random.onnx"
     if not model_path.exists():
@@ -155,13 +153,14 @@ def main() -> int:
     if args.prepare_only:
         prepare_inputs(args.work, args.photos)
         return 0
-    subprocess.run([sys.executable, __file__, "--prepare-only", "--work", str(args.work),
-                    "--photos", str(args.photos)], check=True)
+    subprocess.run(
+        [sys.executable, __file__, "--prepare-only", "--work", str(args.work), "--photos", str(args.photos)], check=True
+    )
 
+    import depth_solve
     import numpy as np
     import onnxruntime  # noqa: F401  (imported before the baseline: Blender's Python has it loaded too)
 
-    import depth_solve
     from addon.depth import DepthEstimator, estimate_depth, load_photo, read_photo_info, write_depth_file
     from addon.depth.images import collect_photos
     from addon.depth.refine import refine_depth
@@ -224,8 +223,20 @@ def main() -> int:
     def batch_tool(*flags) -> None:
         shutil.rmtree(out, ignore_errors=True)
         with contextlib.redirect_stdout(io.StringIO()):
-            statuses.append(depth_solve.main([str(args.work / "batch_in"), "--out", str(out),
-                                              "--model-file", str(model_path), "--device", args.device, *flags]))
+            statuses.append(
+                depth_solve.main(
+                    [
+                        str(args.work / "batch_in"),
+                        "--out",
+                        str(out),
+                        "--model-file",
+                        str(model_path),
+                        "--device",
+                        args.device,
+                        *flags,
+                    ]
+                )
+            )
 
     def batch_single_thread() -> None:
         shutil.rmtree(out, ignore_errors=True)
@@ -267,36 +278,69 @@ def main() -> int:
     background_ms = bench_background_layer(working_photo, depth_map, args.repeats)
     width, height = read_photo_info(photo).size
     verdict = lambda ok: "PASS" if ok else "FAIL"  # noqa: E731
-    print(f"Depth engine benchmark: {width}x{height} JPEG ({photo.stat().st_size / 1e6:.1f} MB), "
-          f"MiDaS v2.1 small architecture (random weights), provider {estimator.provider}, "
-          f"onnxruntime {sys.modules['onnxruntime'].__version__}, numpy {np.__version__}, "
-          f"Python {sys.version.split()[0]}")
+    print(
+        f"Depth engine benchmark: {width}x{height} JPEG ({photo.stat().st_size / 1e6:.1f} MB), "
+        f"MiDaS v2.1 small architecture (random weights), provider {estimator.provider}, "
+        f"onnxruntime {sys.modules['onnxruntime'].__version__}, numpy {np.__version__}, "
+        f"Python {sys.version.split()[0]}"
+    )
     rows = [
         ("bare session.run, ready tensor (median)", f"{bare_ms:8.1f} ms", "", ""),
         ("estimate_depth end to end (median)", f"{full_ms:8.1f} ms", "", ""),
-        ("  overhead (median of paired differences)", f"{overhead_ms:8.1f} ms", "<= 300 ms",
-         verdict(overhead_ms <= OVERHEAD_BUDGET_MS)),
+        (
+            "  overhead (median of paired differences)",
+            f"{overhead_ms:8.1f} ms",
+            "<= 300 ms",
+            verdict(overhead_ms <= OVERHEAD_BUDGET_MS),
+        ),
         ("    of which decode + preprocess", f"{prepare_ms:8.1f} ms", "", ""),
         ("    of which postprocess to 1024 px", f"{finish_ms:8.1f} ms", "", ""),
-        (f"      of which refinement, {prepared.photo.shape[1]}x{prepared.photo.shape[0]} from "
-         f"{raw.shape[1]}x{raw.shape[0]}", f"{refine_ms:8.1f} ms", "<= 150 ms", verdict(refine_ms <= 150)),
-        ("  refinement, edge-heavy scene (60 discs)", f"{heavy_refine_ms:8.1f} ms", "<= 150 ms",
-         verdict(heavy_refine_ms <= 150)),
+        (
+            f"      of which refinement, {prepared.photo.shape[1]}x{prepared.photo.shape[0]} from "
+            f"{raw.shape[1]}x{raw.shape[0]}",
+            f"{refine_ms:8.1f} ms",
+            "<= 150 ms",
+            verdict(refine_ms <= 150),
+        ),
+        (
+            "  refinement, edge-heavy scene (60 discs)",
+            f"{heavy_refine_ms:8.1f} ms",
+            "<= 150 ms",
+            verdict(heavy_refine_ms <= 150),
+        ),
         ("  estimate_depth, refine_edges=False (median)", f"{unrefined_ms:8.1f} ms", "", ""),
         (f"bare session.run x {args.photos}, wall per photo", per_photo(bare[0]), "", ""),
         (f"depth_solve, {args.photos} photos, wall per photo", per_photo(batch[0]), "", ""),
         ("  batch throughput / bare throughput", "", "", f"{ratio:.1%} (refinement included)"),
         ("  depth_solve --no-refine, wall per photo", per_photo(batch_bilinear[0]), "", ""),
-        ("  batch throughput / bare, --no-refine", "", ">= 85 %",
-         f"{pipeline_ratio:.1%} {verdict(pipeline_ratio >= 0.85)}"),
-        ("  each round, wall per photo, bare / batch", "", "",
-         ", ".join(f"{b / args.photos * 1000:.0f}/{t / args.photos * 1000:.0f} ms"
-                   for (b, _), (t, _) in zip(rounds["bare"], rounds["batch"]))),
-        ("  CPU per photo, bare / depth_solve", f"{bare[1] / args.photos * 1000:.0f} / "
-         f"{batch[1] / args.photos * 1000:.0f} ms", "", ""),
+        (
+            "  batch throughput / bare, --no-refine",
+            "",
+            ">= 85 %",
+            f"{pipeline_ratio:.1%} {verdict(pipeline_ratio >= 0.85)}",
+        ),
+        (
+            "  each round, wall per photo, bare / batch",
+            "",
+            "",
+            ", ".join(
+                f"{b / args.photos * 1000:.0f}/{t / args.photos * 1000:.0f} ms"
+                for (b, _), (t, _) in zip(rounds["bare"], rounds["batch"])
+            ),
+        ),
+        (
+            "  CPU per photo, bare / depth_solve",
+            f"{bare[1] / args.photos * 1000:.0f} / {batch[1] / args.photos * 1000:.0f} ms",
+            "",
+            "",
+        ),
         ("  png16 write of one map (median)", f"{write_ms:8.1f} ms", "", ""),
-        (f"  CPU-bound ceiling on {cores} cores", "", "", f"{ceiling:.1%} (1-thread inference + decode + "
-         f"postprocess + write = {photo_cpu_ms:.0f} ms CPU per photo)"),
+        (
+            f"  CPU-bound ceiling on {cores} cores",
+            "",
+            "",
+            f"{ceiling:.1%} (1-thread inference + decode + postprocess + write = {photo_cpu_ms:.0f} ms CPU per photo)",
+        ),
         ("overlap check, network on 1 thread:", "", "", ""),
         (f"  bare session.run x {args.photos}, wall per photo", per_photo(single_bare[0]), "", ""),
         ("  same pipeline, wall per photo", per_photo(batch_1[0]), "", ""),
@@ -305,13 +349,21 @@ def main() -> int:
         (f"background layer, {depth_map.shape[1]}x{depth_map.shape[0]} + 20 % margin:", "", "", ""),
     ]
     for scene, (fastest, median) in background_ms.items():
-        rows.append((f"  {scene}, min / median", f"{fastest:.0f}/{median:.0f} ms", "<= 1000 ms",
-                     f"{verdict(median <= 1000)}, median {median / bare_ms:.2f}x bare session.run"))
+        rows.append(
+            (
+                f"  {scene}, min / median",
+                f"{fastest:.0f}/{median:.0f} ms",
+                "<= 1000 ms",
+                f"{verdict(median <= 1000)}, median {median / bare_ms:.2f}x bare session.run",
+            )
+        )
     print(f"{'measure':<44}{'value':>12}  {'target':<11}result")
     for name, value, target, result in rows:
         print(f"{name:<44}{value:>12}  {target:<11}{result}")
-    print(f"(latencies: medians of {args.repeats}; throughput: fastest of {args.rounds} rounds; baseline RSS after "
-          f"imports {baseline_mb:.0f} MB; batch: exit {status}, {written} files written, {os.cpu_count()} cores)")
+    print(
+        f"(latencies: medians of {args.repeats}; throughput: fastest of {args.rounds} rounds; baseline RSS after "
+        f"imports {baseline_mb:.0f} MB; batch: exit {status}, {written} files written, {os.cpu_count()} cores)"
+    )
     background_ok = all(median <= 1000 for _, median in background_ms.values())
     passed = overhead_ms <= OVERHEAD_BUDGET_MS and refine_ms <= 150 and pipeline_ratio >= 0.85 and peak_mb <= 1024
     return 0 if status == 0 and passed and background_ok else 1

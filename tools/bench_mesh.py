@@ -36,8 +36,10 @@ try:
 except ImportError:  # Windows: no page fault counts
     resource = None
 
-import bpy
-import bmesh  # noqa: I001  (bmesh exists only once bpy is imported)
+import bpy  # first: importing bpy makes Blender's own modules (bmesh) importable
+
+# isort: split
+import bmesh
 import numpy as np
 from PIL import Image
 
@@ -45,11 +47,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 
-import addon  # noqa: E402
-from addon import node_group, photo_object  # noqa: E402
-from addon.depth import DepthResult, estimate_depth  # noqa: E402
-from addon.depth.background import build_background_layer  # noqa: E402
-from addon.depth.engine import working_size  # noqa: E402
+import addon
+from addon import node_group, photo_object
+from addon.depth import DepthResult, estimate_depth
+from addon.depth.background import build_background_layer
+from addon.depth.engine import working_size
 
 PHOTO_SIZE = (1536, 1024)  # width, height of the synthetic photo
 DEPTH_SIZE = working_size(PHOTO_SIZE)  # and of its depth map, as the depth engine makes it (1024x683)
@@ -134,9 +136,8 @@ def old_stack_object(columns, rows, depth_image):
 def operator_inputs(work: Path):
     """The bench model (built when missing) and a synthetic 12 MP JPEG photo in `work`."""
     if not BENCH_MODEL.exists():
-        import onnx
-
         import make_bench_model
+        import onnx
 
         BENCH_MODEL.parent.mkdir(parents=True, exist_ok=True)
         temporary = BENCH_MODEL.with_suffix(".tmp")
@@ -153,13 +154,15 @@ def operator_inputs(work: Path):
 def operator_medians(photo, model, repeats):
     """Median times of the add operator end to end (depth, object, first evaluation) and of the depth
     engine alone on the same photo and model, measured in turns after one warm-up of each."""
+
     def run_operator(background_layer=True):
         start = time.perf_counter()
-        bpy.ops.mesh.monocular_photo_add(filepath=str(photo), model_filepath=str(model),
-                                         background_layer=background_layer)
+        bpy.ops.mesh.monocular_photo_add(
+            filepath=str(photo), model_filepath=str(model), background_layer=background_layer
+        )
         bpy.context.evaluated_depsgraph_get().update()
         elapsed = (time.perf_counter() - start) * 1000.0
-        for obj in list(bpy.context.selected_objects) + [bpy.context.scene.camera]:
+        for obj in [*list(bpy.context.selected_objects), bpy.context.scene.camera]:
             if obj is not None:
                 bpy.data.objects.remove(obj)
         bpy.context.scene.camera = None
@@ -183,10 +186,13 @@ def background_comparison(photo_path, depth, settings, without, repeats):
     """Evaluation with the background layer against `without` (the same object without one), and live changes
     of the layer's inputs at 512."""
     layer = build_background_layer(np.zeros((*depth.depth.shape, 3), dtype=np.uint8), depth.depth, depth.kind)
-    with_layer = photo_object.create_photo_object(bpy.context, photo_path, dataclasses.replace(depth, background=layer),
-                                                  settings)
-    print(f"background layer: band {int(layer.band.sum())} pixels ({100 * layer.band.mean():.1f} %), "
-          f"extended image {layer.depth.shape[1]}x{layer.depth.shape[0]}")
+    with_layer = photo_object.create_photo_object(
+        bpy.context, photo_path, dataclasses.replace(depth, background=layer), settings
+    )
+    print(
+        f"background layer: band {int(layer.band.sum())} pixels ({100 * layer.band.mean():.1f} %), "
+        f"extended image {layer.depth.shape[1]}x{layer.depth.shape[0]}"
+    )
     print(f"{'resolution':>10} {'verts with/without':>19} {'with ms':>11} {'without ms':>11} {'with/without':>12}")
     for resolution in (512, 1024):
         for photo in (with_layer, without):
@@ -196,22 +202,27 @@ def background_comparison(photo_path, depth, settings, without, repeats):
         counts = f"{evaluated_vertex_count(with_layer)}/{evaluated_vertex_count(without)}"
         ratio = ratios(with_times, without_times)
         verdict = "ok" if ratio[0] <= BACKGROUND_RATIO_TARGET else "over target"
-        print(f"{resolution:>10} {counts:>19} {slash(with_times, 1):>11} {slash(without_times, 1):>11} "
-              f"{slash(ratio, 2):>12} (target <= {BACKGROUND_RATIO_TARGET}: {verdict})")
+        print(
+            f"{resolution:>10} {counts:>19} {slash(with_times, 1):>11} {slash(without_times, 1):>11} "
+            f"{slash(ratio, 2):>12} (target <= {BACKGROUND_RATIO_TARGET}: {verdict})"
+        )
     modifier = photo_object.photo_modifier(with_layer)
     photo_object.set_modifier_inputs(modifier, {node_group.RESOLUTION: 512})
     bpy.context.evaluated_depsgraph_get().update()
     for name, values in ((node_group.BACKGROUND_REACH, (0.5, 1.0)), (node_group.BORDER_MARGIN, (0.05, 0.1))):
         live_times = []
         for repeat in range(repeats):
-            def change(value=values[repeat % 2]):
+
+            def change(name=name, value=values[repeat % 2]):
                 photo_object.set_modifier_inputs(modifier, {name: value})
 
             live_times.append(evaluation_ms(with_layer, change))
         live_ms = statistics.median(live_times)
         verdict = "ok" if live_ms < LIVE_CHANGE_TARGET_MS else "over target"
-        print(f"live input change ({name}) at 512 with the background layer: {live_ms:.1f} ms "
-              f"(target < {LIVE_CHANGE_TARGET_MS:.0f} ms: {verdict})")
+        print(
+            f"live input change ({name}) at 512 with the background layer: {live_ms:.1f} ms "
+            f"(target < {LIVE_CHANGE_TARGET_MS:.0f} ms: {verdict})"
+        )
 
 
 def main():
@@ -233,8 +244,13 @@ def run(args):
     width, height = PHOTO_SIZE
     photo_path = Path(tempfile.mkdtemp()) / "photo.png"
     Image.fromarray(np.zeros((height, width, 3), dtype=np.uint8)).save(photo_path)
-    depth = DepthResult(depth=synthetic_depth(*DEPTH_SIZE), kind="INVERSE", model_id="bench",
-                        photo_size=PHOTO_SIZE, focal_length_35mm=None)
+    depth = DepthResult(
+        depth=synthetic_depth(*DEPTH_SIZE),
+        kind="INVERSE",
+        model_id="bench",
+        photo_size=PHOTO_SIZE,
+        focal_length_35mm=None,
+    )
     settings = photo_object.PhotoObjectSettings(add_camera=False)
     # The Blender side of Add > Mesh > Monocular Photo once depth is known: images, material, appending the
     # group, the object and its first evaluation (at the default resolution).
@@ -246,14 +262,20 @@ def run(args):
     no_tear = photo_object.create_photo_object(bpy.context, photo_path, depth, settings)
     photo_object.set_modifier_inputs(photo_object.photo_modifier(no_tear), {node_group.TEAR_THRESHOLD: 0.0})
 
-    print(f"Blender {bpy.app.version_string}, {bpy.app.build_platform.decode()}, "
-          f"{bpy.context.scene.render.threads} threads, photo {width}x{height}, "
-          f"depth map {DEPTH_SIZE[0]}x{DEPTH_SIZE[1]}, {args.repeats} runs each")
+    print(
+        f"Blender {bpy.app.version_string}, {bpy.app.build_platform.decode()}, "
+        f"{bpy.context.scene.render.threads} threads, photo {width}x{height}, "
+        f"depth map {DEPTH_SIZE[0]}x{DEPTH_SIZE[1]}, {args.repeats} runs each"
+    )
     print(f"create_photo_object + first evaluation (resolution {settings.resolution}): {create_ms:.1f} ms")
-    print("verts: vertices evaluated, ours / old / no-tear / old grid; times: median / best of the runs; "
-          "ratios: of medians / of best runs; faults/run: page faults per run (mean), in the same order")
-    print(f"{'resolution':>10} {'verts':>29} {'ours ms':>11} {'old ms':>11} {'no-tear ms':>11} {'old grid ms':>11} "
-          f"{'ours/old':>11} {'no-tear/grid':>12} {'faults/run':>19}")
+    print(
+        "verts: vertices evaluated, ours / old / no-tear / old grid; times: median / best of the runs; "
+        "ratios: of medians / of best runs; faults/run: page faults per run (mean), in the same order"
+    )
+    print(
+        f"{'resolution':>10} {'verts':>29} {'ours ms':>11} {'old ms':>11} {'no-tear ms':>11} {'old grid ms':>11} "
+        f"{'ours/old':>11} {'no-tear/grid':>12} {'faults/run':>19}"
+    )
     depth_image = photo_object.depth_image(obj)
     for resolution in (512, 1024):
         for photo in (obj, no_tear):
@@ -264,10 +286,12 @@ def run(args):
         times, faults = interleaved_times(stacks, args.repeats)
         ours_times, old_times, no_tear_times, old_grid_times = [(statistics.median(runs), min(runs)) for runs in times]
         vertex_counts = "/".join(str(evaluated_vertex_count(stack)) for stack in stacks)
-        print(f"{resolution:>10} {vertex_counts:>29} {slash(ours_times, 1):>11} {slash(old_times, 1):>11} "
-              f"{slash(no_tear_times, 1):>11} {slash(old_grid_times, 1):>11} "
-              f"{slash(ratios(ours_times, old_times), 2):>11} {slash(ratios(no_tear_times, old_grid_times), 2):>12} "
-              f"{slash(faults, 0):>19}")
+        print(
+            f"{resolution:>10} {vertex_counts:>29} {slash(ours_times, 1):>11} {slash(old_times, 1):>11} "
+            f"{slash(no_tear_times, 1):>11} {slash(old_grid_times, 1):>11} "
+            f"{slash(ratios(ours_times, old_times), 2):>11} {slash(ratios(no_tear_times, old_grid_times), 2):>12} "
+            f"{slash(faults, 0):>19}"
+        )
         bpy.data.objects.remove(old)
         bpy.data.objects.remove(old_grid)
 
@@ -278,23 +302,27 @@ def run(args):
     for repeat in range(args.repeats):
         scale = 1.2 if repeat % 2 else 1.1  # alternate, so that every run is a real change
 
-        def change_depth_scale():
+        def change_depth_scale(scale=scale):
             photo_object.set_modifier_inputs(modifier, {node_group.DEPTH_SCALE: scale})
 
         live_times.append(evaluation_ms(obj, change_depth_scale))
     live_ms = statistics.median(live_times)
     verdict = "ok" if live_ms < LIVE_CHANGE_TARGET_MS else "over target"
-    print(f"live input change (depth scale) at 512: {live_ms:.1f} ms (target < {LIVE_CHANGE_TARGET_MS:.0f} ms: "
-          f"{verdict}; ratio to target {live_ms / LIVE_CHANGE_TARGET_MS:.2f})")
+    print(
+        f"live input change (depth scale) at 512: {live_ms:.1f} ms (target < {LIVE_CHANGE_TARGET_MS:.0f} ms: "
+        f"{verdict}; ratio to target {live_ms / LIVE_CHANGE_TARGET_MS:.2f})"
+    )
 
     background_comparison(photo_path, depth, settings, obj, args.repeats)
 
     model, photo = operator_inputs(photo_path.parent)
     operator_ms, without_layer_ms, engine_ms = operator_medians(photo, model, args.operator_repeats)
-    print(f"add operator end to end ({BENCH_PHOTO_SIZE[0]}x{BENCH_PHOTO_SIZE[1]} JPEG, {model.name}, "
-          f"median of {args.operator_repeats}): {operator_ms:.0f} ms; estimate_depth alone: {engine_ms:.0f} ms; "
-          f"the Blender side adds {operator_ms - engine_ms:.0f} ms (ratio {operator_ms / engine_ms:.2f}); "
-          f"without the background layer: {without_layer_ms:.0f} ms")
+    print(
+        f"add operator end to end ({BENCH_PHOTO_SIZE[0]}x{BENCH_PHOTO_SIZE[1]} JPEG, {model.name}, "
+        f"median of {args.operator_repeats}): {operator_ms:.0f} ms; estimate_depth alone: {engine_ms:.0f} ms; "
+        f"the Blender side adds {operator_ms - engine_ms:.0f} ms (ratio {operator_ms / engine_ms:.2f}); "
+        f"without the background layer: {without_layer_ms:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from addon.depth.refine import refine_depth  # noqa: E402
+from addon.depth.refine import refine_depth
 
 NEAR_COLOUR = np.array([205.0, 150.0, 60.0])
 FAR_COLOUR = np.array([40.0, 90.0, 160.0])
@@ -47,15 +47,19 @@ def scenes(width, height):
     yield "pole 3 px", *two_layer((x >= width // 2 + 1) & (x < width // 2 + 4), 0.9, 0.1)
     yield "ring with a hole", *two_layer((radius < height * 0.2) & (radius > height * 0.13), 0.7, 0.15)
     yield "textured slope", texture, floor, None
-    yield "square on the slope", np.where(square[:, :, None], NEAR_COLOUR.astype(np.uint8), texture), \
-        np.where(square, 0.9, floor).astype(np.float32), None
+    yield (
+        "square on the slope",
+        np.where(square[:, :, None], NEAR_COLOUR.astype(np.uint8), texture),
+        np.where(square, 0.9, floor).astype(np.float32),
+        None,
+    )
 
 
 def coarse_maps(exact, factor):
     height, width = exact.shape
     box = exact.reshape(height // factor, factor, width // factor, factor).mean(axis=(1, 3))
     padded = np.pad(box, 1, mode="edge")
-    blurred = sum(padded[dy:dy + box.shape[0], dx:dx + box.shape[1]] for dy in range(3) for dx in range(3)) / 9
+    blurred = sum(padded[dy : dy + box.shape[0], dx : dx + box.shape[1]] for dy in range(3) for dx in range(3)) / 9
     return {"box": box.astype(np.float32), "blurred": blurred.astype(np.float32)}
 
 
@@ -86,10 +90,16 @@ def main() -> int:
                 start = time.perf_counter()
                 refined = refine_depth(photo, coarse)
                 times.append(time.perf_counter() - start)
-            for method, depth, elapsed in (("bilinear", bilinear, ""),
-                                           ("refined", refined, f"{statistics.median(times) * 1000:.1f} ms")):
-                print(f"{name:<22}{kind:<9}{method:<10}" + "".join(
-                    f"{value:>{w}}" for value, w in zip((*measures(depth, exact, sides), elapsed), (11, 12, 10, 10))))
+            for method, depth, elapsed in (
+                ("bilinear", bilinear, ""),
+                ("refined", refined, f"{statistics.median(times) * 1000:.1f} ms"),
+            ):
+                print(
+                    f"{name:<22}{kind:<9}{method:<10}"
+                    + "".join(
+                        f"{value:>{w}}" for value, w in zip((*measures(depth, exact, sides), elapsed), (11, 12, 10, 10))
+                    )
+                )
     return 0
 
 

@@ -20,12 +20,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # a tool run from a checkout: import the add-on package from source
 
-import bpy  # noqa: E402
-import numpy as np  # noqa: E402
+import bpy
+import numpy as np
 
-import addon  # noqa: E402
-from addon.camera_moves import key_camera_move  # noqa: E402
-from addon.video import configure_render, frame_camera  # noqa: E402
+import addon
+from addon.camera_moves import key_camera_move
+from addon.video import configure_render, frame_camera
 
 SAMPLE_DIR = REPO_ROOT / "tools" / "sample"
 BIG_PHOTO_SIZE = (4000, 3000)  # 12 MP
@@ -90,8 +90,10 @@ def speed(args):
     addon.unregister()
 
     fast, default = np.mean(fast_seconds), np.mean(default_seconds)
-    print(f"\nsample at {args.size[0]}x{args.size[1]}, frames {args.frames}, CPU shared with other jobs "
-          f"(load average {Path('/proc/loadavg').read_text().split()[0] if Path('/proc/loadavg').exists() else '?'})")
+    print(
+        f"\nsample at {args.size[0]}x{args.size[1]}, frames {args.frames}, CPU shared with other jobs "
+        f"(load average {Path('/proc/loadavg').read_text().split()[0] if Path('/proc/loadavg').exists() else '?'})"
+    )
     print(f"add-on settings:        {fast:.2f} s/frame  (each: {', '.join(f'{s:.2f}' for s in fast_seconds)})")
     print(f"default Cycles:         {default:.2f} s/frame  (each: {', '.join(f'{s:.2f}' for s in default_seconds)})")
     print(f"ratio add-on / default: {fast / default:.3f}  (target <= 0.1)")
@@ -118,8 +120,10 @@ def memory_child(args):
     built_mib = peak_rss_mib()
     render_frames(scene, [1], folder, "photo_12mp")
     addon.unregister()
-    print(f"peak memory (VmHWM) rendering a 12 MP photo's object at {args.size[0]}x{args.size[1]}: "
-          f"{peak_rss_mib():.0f} MiB  (required < 2048; {built_mib:.0f} MiB after building it, before rendering)")
+    print(
+        f"peak memory (VmHWM) rendering a 12 MP photo's object at {args.size[0]}x{args.size[1]}: "
+        f"{peak_rss_mib():.0f} MiB  (required < 2048; {built_mib:.0f} MiB after building it, before rendering)"
+    )
 
 
 def peak_rss_mib() -> float:
@@ -150,8 +154,7 @@ def main():
     speed(args)
     if not args.skip_memory:
         size = f"{args.size[0]}x{args.size[1]}"
-        subprocess.run([sys.executable, __file__, "--memory-child", "--size", size, "--out", str(args.out)],
-                       check=True)
+        subprocess.run([sys.executable, __file__, "--memory-child", "--size", size, "--out", str(args.out)], check=True)
 
 
 if __name__ == "__main__":

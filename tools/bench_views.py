@@ -42,8 +42,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 
-import addon  # noqa: E402
-import synthetic_scene as synthetic  # noqa: E402
+import synthetic_scene as synthetic
+
+import addon
 
 PHOTO_SCALE = 2  # the photo has twice the render size, so the render from its camera samples it at corners
 QUARTER = 4  # the coarse depth's downsampling factor: what a depth network gives
@@ -64,6 +65,7 @@ SUBJECT_DISTANCE = 3.6  # the red sphere: the dolly zoom keeps its size, the orb
 
 def camera_moves(photo_camera):
     """Name -> camera (pose in the photo camera's frame, focal length) of each move's last frame."""
+
     def moved(pose, focal=photo_camera.focal_35mm):
         return synthetic.Camera(photo_camera.width, photo_camera.height, focal, pose)
 
@@ -75,14 +77,18 @@ def camera_moves(photo_camera):
         "truck-left": moved(synthetic.translation((-0.12, 0.0, 0.0))),
         "truck-right": moved(synthetic.translation((0.12, 0.0, 0.0))),
         "pedestal": moved(synthetic.translation((0.0, 0.1, 0.0))),
-        "orbit": moved(synthetic.look_at(pivot + SUBJECT_DISTANCE * np.array([math.sin(orbit), 0, math.cos(orbit)]),
-                                         pivot)),
-        "dolly-zoom": moved(synthetic.translation((0.0, 0.0, -dolly_zoom)),
-                            photo_camera.focal_35mm * (SUBJECT_DISTANCE - dolly_zoom) / SUBJECT_DISTANCE),
+        "orbit": moved(
+            synthetic.look_at(pivot + SUBJECT_DISTANCE * np.array([math.sin(orbit), 0, math.cos(orbit)]), pivot)
+        ),
+        "dolly-zoom": moved(
+            synthetic.translation((0.0, 0.0, -dolly_zoom)),
+            photo_camera.focal_35mm * (SUBJECT_DISTANCE - dolly_zoom) / SUBJECT_DISTANCE,
+        ),
     }
 
 
 # Metrics: images are float arrays in 0..255.
+
 
 def psnr(image, truth, mask=None):
     difference = (np.asarray(image, np.float64) - np.asarray(truth, np.float64)) ** 2
@@ -115,8 +121,7 @@ def ssim(image, truth):
     var_x = _gaussian_filter(x * x) - mean_x**2
     var_y = _gaussian_filter(y * y) - mean_y**2
     covariance = _gaussian_filter(x * y) - mean_x * mean_y
-    index = ((2 * mean_x * mean_y + c1) * (2 * covariance + c2)) / (
-        (mean_x**2 + mean_y**2 + c1) * (var_x + var_y + c2))
+    index = ((2 * mean_x * mean_y + c1) * (2 * covariance + c2)) / ((mean_x**2 + mean_y**2 + c1) * (var_x + var_y + c2))
     return float(index.mean())
 
 
@@ -134,6 +139,7 @@ def measure(render_rgba, truth_rgb, has_geometry, visible):
 
 # Inputs: the photo, its depth files and the ground truth.
 
+
 def write_inputs(photo_camera, work: Path):
     """The photo (PNG) and the depth files of every depth kind: {depth: operator kwargs}, the exact depth."""
     traced = synthetic.trace(photo_camera, GT_SAMPLES // PHOTO_SCALE)
@@ -149,8 +155,12 @@ def write_inputs(photo_camera, work: Path):
     np.save(work / "depth_quarter.npy", relative.astype(np.float32))
     depth_kwargs = {
         "exact": {"depth_filepath": str(work / "depth_exact.npy"), "depth_kind": "DEPTH"},
-        "quarter": {"depth_filepath": str(work / "depth_quarter.npy"), "depth_kind": "INVERSE",
-                    "near": float(coarse.min()), "far": float(coarse.max())},
+        "quarter": {
+            "depth_filepath": str(work / "depth_quarter.npy"),
+            "depth_kind": "INVERSE",
+            "near": float(coarse.min()),
+            "far": float(coarse.max()),
+        },
     }
     return photo_path, depth_kwargs, depth
 
@@ -169,6 +179,7 @@ def ground_truth(camera, photo_camera):
 
 # Blender side.
 
+
 class NotAvailable(Exception):
     """The variant needs an operator property this version does not have."""
 
@@ -186,8 +197,14 @@ def operator_options(kwargs):
 def build_with_operator(photo_path, depth_kwargs, options, resolution):
     before = set(bpy.data.objects)
     result = bpy.ops.mesh.monocular_photo_add(
-        filepath=str(photo_path), focal_length=synthetic.FOCAL_35MM, sensor_width=synthetic.SENSOR_WIDTH,
-        resolution=resolution, add_camera=False, **depth_kwargs, **options)
+        filepath=str(photo_path),
+        focal_length=synthetic.FOCAL_35MM,
+        sensor_width=synthetic.SENSOR_WIDTH,
+        resolution=resolution,
+        add_camera=False,
+        **depth_kwargs,
+        **options,
+    )
     if result != {"FINISHED"}:
         raise RuntimeError(f"monocular_photo_add returned {result}")
     (obj,) = set(bpy.data.objects) - before
@@ -318,8 +335,10 @@ def _run_variants(work, size, photo_camera, cameras, variant_names, samples, sav
     start = time.perf_counter()
     photo_path, depth_kwargs, depth = write_inputs(photo_camera, work)
     truths = {name: ground_truth(camera, photo_camera) for name, camera in cameras.items()}
-    log(f"scene: photo {photo_camera.width}x{photo_camera.height}, depth {depth.min():.2f}..{depth.max():.2f}, "
-        f"ground truth of {len(cameras)} views in {time.perf_counter() - start:.1f} s")
+    log(
+        f"scene: photo {photo_camera.width}x{photo_camera.height}, depth {depth.min():.2f}..{depth.max():.2f}, "
+        f"ground truth of {len(cameras)} views in {time.perf_counter() - start:.1f} s"
+    )
     if save_dir:
         save_dir.mkdir(parents=True, exist_ok=True)
         Image.open(photo_path).save(save_dir / "photo.png")
@@ -369,15 +388,22 @@ def table(results):
     name_width = max([16] + [len(variant) for variant in results])
 
     def row(variant, label, metrics):
-        return (f"{variant:<{name_width}} {label:<13} {metrics['psnr']:8.2f} {metrics['psnr_visible']:8.2f} "
-                f"{metrics['ssim']:6.3f} {metrics['holes']:7.2f}")
+        return (
+            f"{variant:<{name_width}} {label:<13} {metrics['psnr']:8.2f} {metrics['psnr_visible']:8.2f} "
+            f"{metrics['ssim']:6.3f} {metrics['holes']:7.2f}"
+        )
 
     header = f"{'variant':<{name_width}} {'move':<13} {'PSNR all':>8} {'PSNR vis':>8} {'SSIM':>6} {'holes %':>7}"
     lines = [header, "-" * len(header)]
-    summary_header = (f"{'variant':<{name_width}} {'reproj':>8} {'PSNR all':>8} {'PSNR vis':>8} {'SSIM':>6} "
-                      f"{'holes %':>7} {'max hol':>7}")
-    summary = ["means over the moves; reproj: PSNR from the photo camera; max hol: the largest holes % of a move",
-               summary_header, "-" * len(summary_header)]
+    summary_header = (
+        f"{'variant':<{name_width}} {'reproj':>8} {'PSNR all':>8} {'PSNR vis':>8} {'SSIM':>6} "
+        f"{'holes %':>7} {'max hol':>7}"
+    )
+    summary = [
+        "means over the moves; reproj: PSNR from the photo camera; max hol: the largest holes % of a move",
+        summary_header,
+        "-" * len(summary_header),
+    ]
     for variant, rows in results.items():
         if isinstance(rows, str):
             lines.extend([f"{variant:<{name_width}} {rows}", ""])
@@ -388,17 +414,22 @@ def table(results):
         if moves:
             mean = {key: float(np.mean([metrics[key] for metrics in moves])) for key in moves[0]}
             lines.append(row(variant, "mean", mean))
-            summary.append(f"{variant:<{name_width}} {rows['photo camera']['psnr']:8.2f} {mean['psnr']:8.2f} "
-                           f"{mean['psnr_visible']:8.2f} {mean['ssim']:6.3f} {mean['holes']:7.2f} "
-                           f"{max(metrics['holes'] for metrics in moves):7.2f}")
+            summary.append(
+                f"{variant:<{name_width}} {rows['photo camera']['psnr']:8.2f} {mean['psnr']:8.2f} "
+                f"{mean['psnr_visible']:8.2f} {mean['ssim']:6.3f} {mean['holes']:7.2f} "
+                f"{max(metrics['holes'] for metrics in moves):7.2f}"
+            )
         lines.append("")
     return "\n".join(lines + summary)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="192x144", help="render size WxH (the photo is twice as large); "
-                        f"both divisible by {QUARTER // PHOTO_SCALE}")
+    parser.add_argument(
+        "--size",
+        default="192x144",
+        help=f"render size WxH (the photo is twice as large); both divisible by {QUARTER // PHOTO_SCALE}",
+    )
     parser.add_argument("--moves", help=f"comma-separated, of {','.join(camera_moves(synthetic.Camera(4, 3)))}")
     parser.add_argument("--variants", help=f"comma-separated, of {','.join(VARIANTS)}")
     parser.add_argument("--samples", type=int, default=2, help="Cycles samples per pixel")

@@ -28,11 +28,11 @@ from pathlib import Path
 # tools/ is not a package: put the repo root on sys.path so the add-on's bpy-free engine can be imported.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from addon.depth import DepthError, DepthEstimator, write_depth_file  # noqa: E402
-from addon.depth.inference import accelerator_available  # noqa: E402
-from addon.depth.depth_files import FORMATS  # noqa: E402
-from addon.depth.images import collect_photos  # noqa: E402
-from addon.depth.models import DEFAULT_MODEL_ID  # noqa: E402
+from addon.depth import DepthError, DepthEstimator, write_depth_file
+from addon.depth.depth_files import FORMATS
+from addon.depth.images import collect_photos
+from addon.depth.inference import accelerator_available
+from addon.depth.models import DEFAULT_MODEL_ID
 
 # Workers beyond the inference slots, which decode the next photos and write finished maps. On a CPU the
 # network already loads every core, so two are enough to have a photo ready; an accelerator infers faster
@@ -78,7 +78,9 @@ def plan_jobs(inputs: list[Path], out_dir: Path, fmt: str, overwrite: bool, prog
     for photo in inputs:
         target = output_path(photo, out_dir, fmt)
         if target.resolve() in photos:
-            progress.fail(f'"{photo.name}": its depth map "{target}" would replace an input photo; choose another --out.')
+            progress.fail(
+                f'"{photo.name}": its depth map "{target}" would replace an input photo; choose another --out.'
+            )
         elif target in claimed:
             progress.fail(f'"{photo.name}" would write "{target.name}", which "{claimed[target].name}" also writes.')
         elif target.exists() and not overwrite:
@@ -93,8 +95,15 @@ def plan_jobs(inputs: list[Path], out_dir: Path, fmt: str, overwrite: bool, prog
     return jobs
 
 
-def run(estimator: DepthEstimator, jobs, fmt: str, overwrite: bool, progress: Progress, network_slots: int,
-        decode_ahead: int = CPU_DECODE_AHEAD) -> int:
+def run(
+    estimator: DepthEstimator,
+    jobs,
+    fmt: str,
+    overwrite: bool,
+    progress: Progress,
+    network_slots: int,
+    decode_ahead: int = CPU_DECODE_AHEAD,
+) -> int:
     """Process every job on a thread pool; returns the number of failed jobs.
 
     Each worker decodes, infers and writes one photo; a semaphore lets `network_slots` inferences run at
@@ -157,12 +166,22 @@ def main(argv=None) -> int:
     parser.add_argument("--format", choices=list(FORMATS), default="png16", help="depth file format")
     parser.add_argument("--overwrite", action="store_true", help="replace existing depth maps")
     parser.add_argument("--device", choices=["AUTO", "CPU", "CUDA"], default="AUTO")
-    parser.add_argument("--models-dir", type=Path, action="append", default=[],
-                        help="extra folder holding registry model files (repeatable)")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="photos inferred at once (default: 2 on a CPU with 2+ cores, else 1)")
-    parser.add_argument("--no-refine", dest="refine_edges", action="store_false",
-                        help="upsample the network's map bilinearly instead of onto the photo's edges")
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra folder holding registry model files (repeatable)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="photos inferred at once (default: 2 on a CPU with 2+ cores, else 1)"
+    )
+    parser.add_argument(
+        "--no-refine",
+        dest="refine_edges",
+        action="store_false",
+        help="upsample the network's map bilinearly instead of onto the photo's edges",
+    )
     args = parser.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -172,8 +191,9 @@ def main(argv=None) -> int:
         parser.error(f"no images found in {', '.join(args.sources)}")
     try:
         network_slots, threads, decode_ahead = parallelism(args.device, args.jobs)
-        estimator = DepthEstimator(args.model, args.model_file, args.device, args.models_dir, threads,
-                                   refine_edges=args.refine_edges)
+        estimator = DepthEstimator(
+            args.model, args.model_file, args.device, args.models_dir, threads, refine_edges=args.refine_edges
+        )
     except DepthError as exc:
         print(f"error: {exc}", file=sys.stderr)  # the arguments were well-formed: no usage text, just why
         return 2
@@ -197,8 +217,10 @@ def main(argv=None) -> int:
         return 130
     progress.close()
     written = len(inputs) - failures
-    print(f"{written} depth map{'s' * (written != 1)} written to {args.out}"
-          + (f", {failures} input{'s' * (failures != 1)} failed" if failures else ""))
+    print(
+        f"{written} depth map{'s' * (written != 1)} written to {args.out}"
+        + (f", {failures} input{'s' * (failures != 1)} failed" if failures else "")
+    )
     return 1 if failures else 0
 
 

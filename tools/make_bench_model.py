@@ -27,8 +27,15 @@ OPSET = 17
 IR_VERSION = 9
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "build" / "bench" / "midas_v21_small_random.onnx"
 # EfficientNet-B0 stages: (expansion, kernel, stride, channels, repeats), scaled below for Lite3.
-B0_STAGES = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
-             (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]
+B0_STAGES = [
+    (1, 3, 1, 16, 1),
+    (6, 3, 2, 24, 2),
+    (6, 5, 2, 40, 2),
+    (6, 3, 2, 80, 3),
+    (6, 5, 1, 112, 3),
+    (6, 5, 2, 192, 4),
+    (6, 3, 1, 320, 1),
+]
 CHANNEL_MULTIPLIER, DEPTH_MULTIPLIER = 1.2, 1.4
 STEM_CHANNELS = 32
 FEATURES = 64  # MiDaS small decoder width
@@ -77,8 +84,17 @@ class GraphBuilder:
             self.params += out_channels
         out = self.name("conv")
         pad = kernel // 2
-        self.nodes.append(helper.make_node("Conv", inputs, [out], kernel_shape=[kernel, kernel],
-                                           strides=[stride, stride], pads=[pad] * 4, group=groups))
+        self.nodes.append(
+            helper.make_node(
+                "Conv",
+                inputs,
+                [out],
+                kernel_shape=[kernel, kernel],
+                strides=[stride, stride],
+                pads=[pad] * 4,
+                group=groups,
+            )
+        )
         out_h, out_w = (height + 2 * pad - kernel) // stride + 1, (width + 2 * pad - kernel) // stride + 1
         self.flops += 2 * out_channels * fan_in * out_h * out_w
         return out, (out_channels, out_h, out_w)
@@ -89,8 +105,9 @@ class GraphBuilder:
         return out
 
     def relu6(self, x):
-        return self.op("Clip", [x, self.constant("zero", np.array(0, np.float32)),
-                                self.constant("six", np.array(6, np.float32))])
+        return self.op(
+            "Clip", [x, self.constant("zero", np.array(0, np.float32)), self.constant("six", np.array(6, np.float32))]
+        )
 
     def upsample2(self, x, shape):
         """Bilinear x2 with align_corners, as MiDaS's Interpolate."""
@@ -173,8 +190,10 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, args.out)
     unused_unit = 2 * (8 * FEATURES * 8 * FEATURES * 9 + 8 * FEATURES)  # see the module docstring
-    print(f"{args.out}: {params / 1e6:.1f} M parameters in the graph ({(params + unused_unit) / 1e6:.1f} M with "
-          f"MidasNet_small's unused residual unit), {flops / 1e9:.1f} GFLOPs at {SIZE}x{SIZE}")
+    print(
+        f"{args.out}: {params / 1e6:.1f} M parameters in the graph ({(params + unused_unit) / 1e6:.1f} M with "
+        f"MidasNet_small's unused residual unit), {flops / 1e9:.1f} GFLOPs at {SIZE}x{SIZE}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def trace(rays):
     """Nearest hit per ray: view-axis depth (the ray's z is -1, so ray parameter t = depth) and colour."""
     shape = rays.shape[:2]
     depth = np.full(shape, np.inf)
-    colour = np.zeros(shape + (3,))
+    colour = np.zeros((*shape, 3))
 
     def keep(t, rgb):
         closer = (t > 0) & (t < depth)
@@ -105,8 +105,10 @@ def main():
     exif_ifd[0xA405] = int(FOCAL_35MM)  # FocalLengthIn35mmFilm
     Image.fromarray(photo).save(args.out / "sample_photo.jpg", quality=95, exif=exif)
     np.save(args.out / "sample_depth.npy", depth)
-    print(f"wrote {args.out / 'sample_photo.jpg'} and {args.out / 'sample_depth.npy'} "
-          f"({args.width}x{args.height}, depth {depth.min():.2f}..{depth.max():.2f} m)")
+    print(
+        f"wrote {args.out / 'sample_photo.jpg'} and {args.out / 'sample_depth.npy'} "
+        f"({args.width}x{args.height}, depth {depth.min():.2f}..{depth.max():.2f} m)"
+    )
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # import the add-on package from the checkout
 
-import bpy  # noqa: E402
+import bpy
 
-import addon  # noqa: E402
-from addon import video_cli  # noqa: E402
+import addon
+from addon import video_cli
 
 
 def main(argv=None) -> int:

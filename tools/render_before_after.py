@@ -18,11 +18,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-import bpy  # noqa: E402
-from mathutils import Matrix  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+import bpy
+from mathutils import Matrix
+from PIL import Image, ImageDraw
 
-import addon  # noqa: E402
+import addon
 
 SAMPLE_DIR = REPO_ROOT / "tools" / "sample"
 DOLLY_IN = 0.5  # metres into the scene
@@ -33,13 +33,19 @@ GAP = 8  # pixels between the panels
 
 def moved_camera_render(background_layer, width, path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.ops.mesh.monocular_photo_add(filepath=str(SAMPLE_DIR / "sample_photo.jpg"),
-                                     depth_filepath=str(SAMPLE_DIR / "sample_depth.npy"), depth_kind="DEPTH",
-                                     background_layer=background_layer)
+    bpy.ops.mesh.monocular_photo_add(
+        filepath=str(SAMPLE_DIR / "sample_photo.jpg"),
+        depth_filepath=str(SAMPLE_DIR / "sample_depth.npy"),
+        depth_kind="DEPTH",
+        background_layer=background_layer,
+    )
     scene = bpy.context.scene
     camera = scene.camera
-    camera.matrix_world = camera.matrix_world @ Matrix.Translation((SIDE_STEP, 0.0, -DOLLY_IN)) @ Matrix.Rotation(
-        math.radians(TURN_DEGREES), 4, "Y")
+    camera.matrix_world = (
+        camera.matrix_world
+        @ Matrix.Translation((SIDE_STEP, 0.0, -DOLLY_IN))
+        @ Matrix.Rotation(math.radians(TURN_DEGREES), 4, "Y")
+    )
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
     scene.cycles.samples = 16

@@ -24,14 +24,14 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # a tool run from a checkout: import the add-on package from source
 
-import bpy  # noqa: E402
-import numpy as np  # noqa: E402
+import bpy
+import numpy as np
 
-import addon  # noqa: E402
-from addon.depth import load_photo, models  # noqa: E402
-from addon.camera_moves import key_camera_move  # noqa: E402
-from addon.photo_object import depth_image, image_pixels  # noqa: E402
-from addon.video import configure_render, render_mp4  # noqa: E402
+import addon
+from addon.camera_moves import key_camera_move
+from addon.depth import load_photo, models
+from addon.photo_object import depth_image, image_pixels
+from addon.video import configure_render, render_mp4
 
 SAMPLE_DIR = REPO_ROOT / "tools" / "sample"
 FPS = 24
@@ -47,13 +47,15 @@ def default_model_available():
 
 def build_scene(photo, depth_file):
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    kwargs = dict(filepath=str(photo), add_camera=True)
+    kwargs = {"filepath": str(photo), "add_camera": True}
     if depth_file is not None:
         kwargs.update(depth_filepath=str(depth_file), depth_kind="DEPTH")
     started = time.perf_counter()
     bpy.ops.mesh.monocular_photo_add(**kwargs)
-    print(f"photo object built in {time.perf_counter() - started:.2f} s "
-          f"({'exact sample depth' if depth_file else 'model ' + models.DEFAULT_MODEL_ID})")
+    print(
+        f"photo object built in {time.perf_counter() - started:.2f} s "
+        f"({'exact sample depth' if depth_file else 'model ' + models.DEFAULT_MODEL_ID})"
+    )
     return bpy.context.active_object
 
 
@@ -86,8 +88,15 @@ def write_webp(scene, path, width):
             images.append(Image.open(Path(folder) / f"{frame:04d}.png").convert("RGB"))
     # Forward then back, so the loop has no jump.
     sequence = images + images[-2:0:-1]
-    sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=round(1000 * WEBP_FRAME_STEP / FPS),
-                     loop=0, quality=80, method=4)
+    sequence[0].save(
+        path,
+        save_all=True,
+        append_images=sequence[1:],
+        duration=round(1000 * WEBP_FRAME_STEP / FPS),
+        loop=0,
+        quality=80,
+        method=4,
+    )
 
 
 def render_frame(scene, frame, path):
@@ -110,9 +119,11 @@ def write_preview(photo_path, shade, moved_render, path, height=240):
     def fit(image):
         return image.convert("RGB").resize((round(image.width * height / image.height), height), Image.LANCZOS)
 
-    panels = [fit(Image.fromarray(load_photo(photo_path))),
-              fit(Image.fromarray((shade * 255).astype(np.uint8))),
-              fit(Image.open(moved_render))]
+    panels = [
+        fit(Image.fromarray(load_photo(photo_path))),
+        fit(Image.fromarray((shade * 255).astype(np.uint8))),
+        fit(Image.open(moved_render)),
+    ]
     sheet = Image.new("RGB", (sum(p.width for p in panels) + 8 * (len(panels) - 1), height), "white")
     x = 0
     for panel in panels:
@@ -151,8 +162,14 @@ def main():
         write_webp(scene, args.out / "preview.webp", WEBP_WIDTH)
     finally:
         addon.unregister()
-    for name in ("monocular_photo.blend", "render_original.png", "render_moved.png", "preview.png",
-                 "monocular_photo.mp4", "preview.webp"):
+    for name in (
+        "monocular_photo.blend",
+        "render_original.png",
+        "render_moved.png",
+        "preview.png",
+        "monocular_photo.mp4",
+        "preview.webp",
+    ):
         print(f"wrote {args.out / name}")
 
 

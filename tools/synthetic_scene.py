@@ -103,8 +103,9 @@ def _wall_colour(p, n):
     brick = np.stack([0.55 + 0.25 * tint, 0.3 + 0.12 * tint, 0.22 + 0.1 * _hash(column, row)], axis=-1)
     # Distance in metres to the nearest joint; soft-edged mortar about 1.5 photo pixels wide at the wall,
     # so that resampling the photo does not alias it away (the benchmark measures geometry, not aliasing).
-    joint = np.minimum(np.abs(np.modf(p[..., 1] / 0.3 + 100.5)[0] - 0.5) * 0.3,
-                       np.abs(np.modf(shifted + 100.5)[0] - 0.5) * 0.6)
+    joint = np.minimum(
+        np.abs(np.modf(p[..., 1] / 0.3 + 100.5)[0] - 0.5) * 0.3, np.abs(np.modf(shifted + 100.5)[0] - 0.5) * 0.6
+    )
     mortar = np.clip((0.035 - joint) / 0.025, 0, 1)[..., None]
     grain = 0.9 + 0.1 * np.sin(p[..., 0] * 23.0) * np.sin(p[..., 1] * 31.0)
     colour = mortar * (0.78, 0.76, 0.7) + (1 - mortar) * brick * grain[..., None]
@@ -129,6 +130,7 @@ def _sphere_colour(centre, colours):
         longitude = np.arctan2(n[..., 0], n[..., 2])
         stripes = (np.floor(latitude * 6 / np.pi) + np.floor(longitude * 8 / np.pi)) % 2
         return np.where(stripes[..., None] > 0, colours[0], colours[1]) * _lambert(n)
+
     return colour
 
 
@@ -146,8 +148,9 @@ def _ring_colour(p, n):
     centre = np.asarray(RING[0])
     angle = np.arctan2(p[..., 1] - centre[1], p[..., 0] - centre[0])
     hue = np.floor((angle + np.pi) * 6 / (2 * np.pi))
-    palette = np.array([(0.95, 0.8, 0.1), (0.2, 0.7, 0.3), (0.15, 0.5, 0.9), (0.9, 0.3, 0.6), (0.95, 0.5, 0.1),
-                        (0.5, 0.3, 0.8)])
+    palette = np.array(
+        [(0.95, 0.8, 0.1), (0.2, 0.7, 0.3), (0.15, 0.5, 0.9), (0.9, 0.3, 0.6), (0.95, 0.5, 0.1), (0.5, 0.3, 0.8)]
+    )
     return palette[hue.astype(int) % 6]
 
 
@@ -224,7 +227,7 @@ def trace_rays(origin, rays):
     shape = rays.shape[:-1]
     nearest = np.full(shape, np.inf)
     object_id = np.full(shape, NO_HIT)
-    colour = np.zeros(shape + (3,))
+    colour = np.zeros((*shape, 3))
     for index, (intersect, paint) in enumerate(_surfaces()):
         t, normals = intersect(origin, rays)
         closer = (t > 1e-6) & (t < nearest)
@@ -255,8 +258,13 @@ def trace(camera, samples=3):
 def seen_from(camera, points, tolerance=1e-3):
     """Which scene points (..., 3) `camera` sees: inside its frame and not hidden behind another surface."""
     pixels, depth = camera.project(points)
-    inside = (depth > 0) & (pixels[..., 0] >= 0) & (pixels[..., 0] <= camera.width) & (pixels[..., 1] >= 0) & (
-        pixels[..., 1] <= camera.height)
+    inside = (
+        (depth > 0)
+        & (pixels[..., 0] >= 0)
+        & (pixels[..., 0] <= camera.width)
+        & (pixels[..., 1] >= 0)
+        & (pixels[..., 1] <= camera.height)
+    )
     origin = camera.pose[:3, 3]
     with np.errstate(divide="ignore", invalid="ignore"):
         rays = (points - origin) / depth[..., None]  # ray parameter = distance along the view axis

@@ -66,7 +66,9 @@ def _read_pillow(path: Path) -> np.ndarray:
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{images.quoted_name(path)} claims a size {images.BOMB_REASON}") from exc
     except UnidentifiedImageError as exc:
-        raise ImageError(f"{images.quoted_name(path)} is not a readable image (corrupt, or not an image file).") from exc
+        raise ImageError(
+            f"{images.quoted_name(path)} is not a readable image (corrupt, or not an image file)."
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{images.quoted_name(path)} is corrupt or truncated and cannot be read ({exc}).") from exc
 
@@ -121,8 +123,11 @@ def _refuse_mostly_invalid(path: Path, depth: np.ndarray, valid: np.ndarray, kin
     if invalid_fraction <= MAX_INVALID_FRACTION:
         return
     with np.errstate(invalid="ignore"):
-        found = [name for name, mask in (("NaN or infinite", ~np.isfinite(depth)), ("negative", depth < 0),
-                                         ("zero", depth == 0)) if mask.any()]
+        found = [
+            name
+            for name, mask in (("NaN or infinite", ~np.isfinite(depth)), ("negative", depth < 0), ("zero", depth == 0))
+            if mask.any()
+        ]
     what = ", ".join(found[:-1]) + " or " + found[-1] if len(found) > 1 else found[0]
     usable = "metric depth map (distances must be positive)" if kind == "DEPTH" else "depth map"
     raise ImageError(
@@ -146,8 +151,12 @@ def _write_png16(stream, depth: np.ndarray) -> None:
     rows[:, 1:3] = levels[:, :2]
     np.subtract(levels[:, 2:], levels[:, :-2], out=rows[:, 3:])  # uint8 arithmetic wraps, as PNG requires
     header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)  # 16-bit greyscale, no interlace
-    stream.write(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
-                 + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _png_chunk(b"IEND", b""))
+    stream.write(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _write_exr(path: str, depth: np.ndarray) -> None:
@@ -168,10 +177,14 @@ def write_depth_file(path, depth: np.ndarray, fmt: str = "png16", *, overwrite: 
     if fmt not in FORMATS:
         raise DepthError(f"Unknown depth format {fmt!r}; use one of {', '.join(FORMATS)}.")
     if path.exists() and not overwrite:
-        raise DepthError(f"{images.quoted_name(path)} already exists; it is kept (overwrite it explicitly to replace it).")
+        raise DepthError(
+            f"{images.quoted_name(path)} already exists; it is kept (overwrite it explicitly to replace it)."
+        )
     depth = np.asarray(depth, dtype=np.float32)
     if depth.ndim != 2:
-        raise DepthError(f"A depth map must be 2-D to write {images.quoted_name(path)}, not shaped {list(depth.shape)}.")
+        raise DepthError(
+            f"A depth map must be 2-D to write {images.quoted_name(path)}, not shaped {list(depth.shape)}."
+        )
     # Not tempfile.mkstemp: its files are private (0600) and the rename would keep that; "x" mode creates
     # the file with the user's usual permissions and never clobbers anything.
     temp_name = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.part"))
@@ -198,7 +211,9 @@ def _link_without_overwrite(temp: Path, path: Path) -> None:
     try:
         os.link(temp, path)
     except FileExistsError as exc:
-        raise DepthError(f"{images.quoted_name(path)} already exists; it is kept (overwrite it explicitly to replace it).") from exc
+        raise DepthError(
+            f"{images.quoted_name(path)} already exists; it is kept (overwrite it explicitly to replace it)."
+        ) from exc
     except OSError:  # file systems without hard links (FAT, some network shares): check, then rename
         if path.exists():
             raise DepthError(f"{images.quoted_name(path)} already exists; it is kept.") from None

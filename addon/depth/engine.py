@@ -52,8 +52,9 @@ def _aspect_differs(size: tuple[int, int], photo_size: tuple[int, int]) -> bool:
     return abs(width * photo_size[1] / (height * photo_size[0]) - 1.0) > 1.0 / WORKING_MAX_SIZE
 
 
-def depth_file_result(photo_path, depth_path, kind: str, info: images.PhotoInfo,
-                      refine_edges: bool = True) -> DepthResult:
+def depth_file_result(
+    photo_path, depth_path, kind: str, info: images.PhotoInfo, refine_edges: bool = True
+) -> DepthResult:
     """A depth map file for the photo `photo_path` (whose header gave `info`), at the photo's aspect.
 
     A map coarser than the working resolution is refined onto the photo's edges (with `refine_edges`); a map
@@ -63,8 +64,10 @@ def depth_file_result(photo_path, depth_path, kind: str, info: images.PhotoInfo,
     height, width = depth.shape
     warnings = [file_warning] if file_warning else []
     if _aspect_differs((width, height), info.size):
-        warnings.append(f"The depth map {images.quoted_name(Path(depth_path))} is {width}x{height} pixels, not "
-                        f"the photo's aspect ({info.size[0]}x{info.size[1]}); it was resampled to the photo's shape.")
+        warnings.append(
+            f"The depth map {images.quoted_name(Path(depth_path))} is {width}x{height} pixels, not "
+            f"the photo's aspect ({info.size[0]}x{info.size[1]}); it was resampled to the photo's shape."
+        )
     target = working_size(info.size)
     photo = None
     if refine_edges and max(width, height) < max(target):
@@ -114,8 +117,10 @@ def _array_photo(pixels: np.ndarray) -> np.ndarray:
         raise ImageError(f"The image array must be shaped HxWx3 (or HxWx4), not {shape}.")
     pixels = pixels[:, :, :3]
     if min(pixels.shape[:2]) < images.MIN_PHOTO_SIDE:
-        raise ImageError(f"The image array is only {pixels.shape[1]}x{pixels.shape[0]} pixels; a photo needs at "
-                         f"least {images.MIN_PHOTO_SIDE} pixels per side.")
+        raise ImageError(
+            f"The image array is only {pixels.shape[1]}x{pixels.shape[0]} pixels; a photo needs at "
+            f"least {images.MIN_PHOTO_SIDE} pixels per side."
+        )
     if pixels.dtype == np.uint8:
         return pixels
     if np.issubdtype(pixels.dtype, np.floating):  # floats are 0..1 display values
@@ -140,8 +145,15 @@ class DepthEstimator:
     network's map onto the photo's edges (see `refine.py`) instead of bilinearly.
     """
 
-    def __init__(self, model: str | None = None, model_path=None, device: str = "AUTO", search_dirs=(),
-                 threads: int | None = None, refine_edges: bool = True):
+    def __init__(
+        self,
+        model: str | None = None,
+        model_path=None,
+        device: str = "AUTO",
+        search_dirs=(),
+        threads: int | None = None,
+        refine_edges: bool = True,
+    ):
         self.refine_edges = refine_edges
         warnings = []
         if model_path is not None:
@@ -208,12 +220,16 @@ class DepthEstimator:
         """Clean, normalise and upsample the raw output to the working resolution at the photo's aspect."""
         finite = np.isfinite(raw)
         if not finite.any():
-            raise ModelError(f'"{self.model_id}" returned no finite depth values (all NaN or infinite) for '
-                             f"{prepared.name}; the model is broken or does not suit this photo.")
+            raise ModelError(
+                f'"{self.model_id}" returned no finite depth values (all NaN or infinite) for '
+                f"{prepared.name}; the model is broken or does not suit this photo."
+            )
         low, high = float(raw[finite].min()), float(raw[finite].max())
         if high - low <= 1e-6 * max(1.0, abs(high)):
-            raise ModelError(f'"{self.model_id}" returned the same depth everywhere for {prepared.name}; '
-                             "the model is broken or does not suit this photo.")
+            raise ModelError(
+                f'"{self.model_id}" returned the same depth everywhere for {prepared.name}; '
+                "the model is broken or does not suit this photo."
+            )
         # Non-finite pixels become the farthest finite value: a hole reads as background, not as a spike.
         far = low if self.spec.output_kind == "INVERSE" else high
         depth = np.where(finite, raw, np.float32(far)).astype(np.float32)
@@ -257,8 +273,9 @@ class DepthEstimator:
         return result
 
 
-def estimate_depth(source, *, model=None, model_path=None, device="AUTO", search_dirs=(), progress=None,
-                   cancel=None, refine_edges=True) -> DepthResult:
+def estimate_depth(
+    source, *, model=None, model_path=None, device="AUTO", search_dirs=(), progress=None, cancel=None, refine_edges=True
+) -> DepthResult:
     """Relative inverse depth (0..1, near = 1) of a photo file or HxWx3 uint8/float array.
 
     `model` is a registry id (default `models.DEFAULT_MODEL_ID`), `model_path` a custom .onnx file instead;

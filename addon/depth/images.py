@@ -56,7 +56,8 @@ def check_size(path: Path, width: int, height: int) -> None:
         raise ImageError(f"{quoted_name(path)} is {width}x{height} pixels, {BOMB_REASON}")
     if min(width, height) < MIN_PHOTO_SIDE:
         raise ImageError(
-            f"{quoted_name(path)} is only {width}x{height} pixels; a photo needs at least {MIN_PHOTO_SIDE} pixels per side."
+            f"{quoted_name(path)} is only {width}x{height} pixels; "
+            f"a photo needs at least {MIN_PHOTO_SIDE} pixels per side."
         )
 
 
@@ -120,7 +121,9 @@ def _import_openexr(path: Path):
     try:
         import OpenEXR  # lazily: only EXR photos and depth maps need it
     except ImportError as exc:
-        raise ImageError(f"{quoted_name(path)} is an EXR file, but the OpenEXR Python module is not installed.") from exc
+        raise ImageError(
+            f"{quoted_name(path)} is an EXR file, but the OpenEXR Python module is not installed."
+        ) from exc
     return OpenEXR
 
 
@@ -246,8 +249,7 @@ def _resize_to_fit(pixels: np.ndarray, max_size: int | None) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
 
 
-def decode_photo(path, min_size: int | None = None,
-                 longer_side: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
+def decode_photo(path, min_size: int | None = None, longer_side: int | None = None) -> tuple[np.ndarray, PhotoInfo]:
     """The photo's EXIF-oriented HxWx3 uint8 pixels and its PhotoInfo, in one pass over the file.
 
     With `min_size`, a JPEG is decoded at a reduced scale (Pillow's `draft`: the decoder skips detail by
@@ -305,7 +307,8 @@ def photo_suffixes() -> set[str]:
     EXR, which the depth engine reads with OpenEXR."""
     Image.init()
     decodable = {
-        name for name, (factory, _accept) in Image.OPEN.items()
+        name
+        for name, (factory, _accept) in Image.OPEN.items()
         if not (isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile))
     } - _HEADER_ONLY_FORMATS
     if not EpsImagePlugin.has_ghostscript():

@@ -4,6 +4,7 @@ onnxruntime is imported on first use, never at import time, so that registering 
 works even where onnxruntime is missing (the error then comes when a model is needed, naming the problem).
 """
 
+import contextlib
 import logging
 import platform
 import re
@@ -72,10 +73,9 @@ def _import_onnxruntime():
     if not _dlls_preloaded and wants_cuda and hasattr(onnxruntime, "preload_dlls"):
         # Loads CUDA/cuDNN from the nvidia-* wheels into this process when they are installed (ORT >= 1.21).
         # Only for CUDA builds: a CPU build prints a warning when asked.
-        try:
+        # Without the CUDA wheels this fails: the CPU provider still works and the session reports the fallback.
+        with contextlib.suppress(Exception):
             onnxruntime.preload_dlls()
-        except Exception:  # no CUDA wheels: the CPU provider still works and the session reports the fallback
-            pass
         _dlls_preloaded = True
     return onnxruntime
 
@@ -119,7 +119,7 @@ def _check_graph(path: Path, session) -> tuple:
         raise ModelError(f'"{path.name}" takes {inputs[0].type} input; only float32 models are supported.')
     out_shape = outputs[0].shape
     # Accept [H, W], [1, H, W] or [1, 1, H, W]; anything with more planes is not a single depth map.
-    leading = [d for d in out_shape[:-2]]
+    leading = list(out_shape[:-2])
     if len(out_shape) not in (2, 3, 4) or any(isinstance(d, int) and d != 1 for d in leading):
         raise ModelError(
             f'"{path.name}" returns output of shape {list(out_shape)}; a depth model returns one depth plane '
@@ -255,7 +255,7 @@ def _skip_signature(text: str, start: int) -> str:
 
 
 def _short(provider: str) -> str:
-    """"CUDAExecutionProvider" -> "CUDA"."""
+    """ "CUDAExecutionProvider" -> "CUDA"."""
     return provider.removesuffix("ExecutionProvider")
 
 
@@ -275,7 +275,5 @@ def run(loaded: LoadedSession, tensor: np.ndarray, model_name: str) -> np.ndarra
     while output.ndim > 2 and output.shape[0] == 1:
         output = output[0]
     if output.ndim != 2:
-        raise ModelError(
-            f'"{model_name}" returned output of shape {list(output.shape)}; expected one depth plane.'
-        )
+        raise ModelError(f'"{model_name}" returned output of shape {list(output.shape)}; expected one depth plane.')
     return output

@@ -42,8 +42,7 @@ class DepthRequest:
         if not self.background_layer:
             return self._depth(progress, cancel)
         # The fill takes a small share of the time next to a network: the depth reports up to 90 %.
-        depth = self._depth(None if progress is None else lambda fraction, text: progress(0.9 * fraction, text),
-                            cancel)
+        depth = self._depth(None if progress is None else lambda fraction, text: progress(0.9 * fraction, text), cancel)
         if cancel is not None and cancel():
             raise CancelledError(f"Depth estimation for {quoted_name(Path(self.photo_path))} was cancelled.")
         return self.with_background(depth, progress)
@@ -70,8 +69,11 @@ class DepthRequest:
             if photo.dtype != np.uint8:  # packed pixels: floats are 0..1 display values
                 photo = (np.clip(np.nan_to_num(photo), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         if photo.shape[:2] != (height, width):
-            photo = np.asarray(Image.fromarray(np.ascontiguousarray(photo[:, :, :3])).resize(
-                (width, height), Image.Resampling.BILINEAR, reducing_gap=3.0))
+            photo = np.asarray(
+                Image.fromarray(np.ascontiguousarray(photo[:, :, :3])).resize(
+                    (width, height), Image.Resampling.BILINEAR, reducing_gap=3.0
+                )
+            )
         return photo
 
     def _depth(self, progress, cancel) -> DepthResult:

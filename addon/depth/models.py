@@ -23,8 +23,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import MODEL_REGISTRY, MODELS_DIR
 from .errors import ModelError
+from .paths import MODEL_REGISTRY, MODELS_DIR
 
 DEFAULT_MODEL_ID = "midas_v21_small_256"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -165,7 +165,7 @@ def _windows(values: np.ndarray, extrapolate: bool = False, radius: int = RADIUS
     height, width = values.shape[:2]
     for dy in range(2 * radius + 1):
         for dx in range(2 * radius + 1):
-            yield dy - radius, dx - radius, padded[dy:dy + height, dx:dx + width]
+            yield dy - radius, dx - radius, padded[dy : dy + height, dx : dx + width]
 
 
 def _edge_pixels(inverse: np.ndarray, offset: float):
@@ -207,7 +207,7 @@ def _gathered_windows(values: np.ndarray, cell_rows: np.ndarray, cell_columns: n
     pad = [(RADIUS, RADIUS), (RADIUS, RADIUS)] + [(0, 0)] * (values.ndim - 2)
     padded = np.pad(values, pad, mode="edge")
     padded_width = padded.shape[1]
-    flat = padded.reshape((-1,) + values.shape[2:])
+    flat = padded.reshape((-1, *values.shape[2:]))
     base = cell_rows * padded_width + cell_columns
     for dy in range(2 * RADIUS + 1):
         for dx in range(2 * RADIUS + 1):
@@ -240,8 +240,10 @@ def _side_depths(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
     # Pure members must also lie where the map is affine: the tail of a ramp blurred wider than a pixel is
     # above the middle, yet not at its side's depth.
     extended = np.pad(inverse, 1, mode="reflect", reflect_type="odd")  # a slope stays affine at the border
-    curvature = np.maximum(np.abs(extended[1:-1, 2:] + extended[1:-1, :-2] - 2 * inverse),
-                           np.abs(extended[2:, 1:-1] + extended[:-2, 1:-1] - 2 * inverse))
+    curvature = np.maximum(
+        np.abs(extended[1:-1, 2:] + extended[1:-1, :-2] - 2 * inverse),
+        np.abs(extended[2:, 1:-1] + extended[:-2, 1:-1] - 2 * inverse),
+    )
     affine = curvature <= MAX_CURVATURE * (nearest - farthest)
     lowest_any, highest_any = lowest, highest
     lowest, highest = np.where(affine, lowest, -np.inf), np.where(affine, highest, np.inf)
@@ -251,10 +253,11 @@ def _side_depths(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
     values = np.concatenate([np.stack([inverse, lowest, highest, along_x, along_y], axis=2), cell_colour], axis=2)
     # The 5x5 neighbourhood of every edge pixel at once: (edge pixels, 25, channels).
     padded = np.pad(values, [(RADIUS, RADIUS), (RADIUS, RADIUS), (0, 0)], mode="edge")
-    shifts_y, shifts_x = (shift.ravel() for shift in np.mgrid[-RADIUS:RADIUS + 1, -RADIUS:RADIUS + 1])
+    shifts_y, shifts_x = (shift.ravel() for shift in np.mgrid[-RADIUS : RADIUS + 1, -RADIUS : RADIUS + 1])
     padded_width = padded.shape[1]
     index = ((cell_rows + RADIUS) * padded_width + cell_columns + RADIUS)[:, None] + (
-        shifts_y * padded_width + shifts_x)[None, :]
+        shifts_y * padded_width + shifts_x
+    )[None, :]
     window = padded.reshape(-1, values.shape[2])[index]
     shifts_y, shifts_x = shifts_y.astype(np.float32), shifts_x.astype(np.float32)
     value, low, high = window[:, :, 0], window[:, :, 1], window[:, :, 2]
@@ -263,21 +266,31 @@ def _side_depths(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
     # (a pixel the edge mask was grown by).
     middle_ = middle[:, None]
     membership = np.stack([low >= middle_, value >= middle_, high <= middle_, value <= middle_], axis=2)
-    membership = membership * np.exp(-(shifts_x**2 + shifts_y**2) / (2.0 * SIDE_SIGMA**2)).astype(np.float32)[
-        None, :, None]
+    membership = (
+        membership * np.exp(-(shifts_x**2 + shifts_y**2) / (2.0 * SIDE_SIGMA**2)).astype(np.float32)[None, :, None]
+    )
     # Weighted sums per kind of membership: weight and colour (0..3), then, with the weight below, weight,
     # value and slopes along x and y (4..7).
-    ones = np.ones(value.shape + (1,), np.float32)
+    ones = np.ones((*value.shape, 1), np.float32)
     colour_sums = np.matmul(membership.transpose(0, 2, 1), np.concatenate([ones, window[:, :, 5:]], axis=2))
     # Of several surfaces on a side, the one nearest the pixel's own value: a pixel's value is a mean of the
     # surfaces it covers, so the surface it mixes with the other side lies next to it.
     membership *= (np.exp(-0.5 * ((continued - own[:, None]) / value_scale[:, None]) ** 2) + 1e-6)[:, :, None]
-    sums = np.concatenate([colour_sums, np.matmul(membership.transpose(0, 2, 1), np.concatenate(
-        [ones, continued[:, :, None], window[:, :, 3:5]], axis=2))], axis=2)
+    sums = np.concatenate(
+        [
+            colour_sums,
+            np.matmul(
+                membership.transpose(0, 2, 1), np.concatenate([ones, continued[:, :, None], window[:, :, 3:5]], axis=2)
+            ),
+        ],
+        axis=2,
+    )
     own_low, own_high = lowest[cell_rows, cell_columns], highest[cell_rows, cell_columns]
     sides = []
-    for pure, any_member, own_pure, extreme in ((0, 1, own_low >= middle, np.maximum),
-                                                (2, 3, own_high <= middle, np.minimum)):
+    for pure, any_member, own_pure, extreme in (
+        (0, 1, own_low >= middle, np.maximum),
+        (2, 3, own_high <= middle, np.minimum),
+    ):
         has_pure = sums[:, pure, 0] > 0
         side = np.where(has_pure[:, None], sums[:, pure], sums[:, any_member])
         continued = side[:, 5] / side[:, 4]
@@ -285,20 +298,25 @@ def _side_depths(inverse, nearest, farthest, cell_colour, cell_rows, cell_column
         # the side's members there (a blur wider than the neighbourhood), else the side's extreme over the
         # 3x3 neighbourhood (un-mixed later if thin).
         unseen = -np.inf if pure == 0 else np.inf
-        seen = np.zeros(inverse.shape + (3,), np.float32)
+        seen = np.zeros((*inverse.shape, 3), np.float32)
         seen[:, :, 0] = unseen
-        seen[cell_rows, cell_columns] = np.where(has_pure[:, None], np.concatenate(
-            [continued[:, None], side[:, 6:8] / side[:, 4:5]], axis=1), [unseen, 0.0, 0.0])
+        seen[cell_rows, cell_columns] = np.where(
+            has_pure[:, None],
+            np.concatenate([continued[:, None], side[:, 6:8] / side[:, 4:5]], axis=1),
+            [unseen, 0.0, 0.0],
+        )
         beside = seen[:, :, 0].copy()
         for dy, dx, shifted in _windows(seen, radius=1):
             extreme(beside, shifted[:, :, 0] - dx * shifted[:, :, 1] - dy * shifted[:, :, 2], out=beside)
         beside = beside[cell_rows, cell_columns]
         close = (highest_any if pure == 0 else lowest_any)[cell_rows, cell_columns]
         # Within the map's range: an extrapolation never leaves it (no depth behind the far plane).
-        continued = np.clip(np.where(has_pure, continued, np.where(np.isfinite(beside), beside, close)),
-                            inverse.min(), inverse.max())
-        sides.append((np.where(own_pure, own, continued).astype(np.float32), side[:, 1:4] / side[:, :1], own_pure,
-                      has_pure))
+        continued = np.clip(
+            np.where(has_pure, continued, np.where(np.isfinite(beside), beside, close)), inverse.min(), inverse.max()
+        )
+        sides.append(
+            (np.where(own_pure, own, continued).astype(np.float32), side[:, 1:4] / side[:, :1], own_pure, has_pure)
+        )
     (near, near_colour, pure_near, near_seen), (far, far_colour, pure_far, far_seen) = sides
     return near, far, (near_colour, far_colour), pure_near | pure_far, near_seen & far_seen
 
@@ -325,10 +343,15 @@ def _labelled_sides(cells, colour, is_near, shape, cell_rows, cell_columns, firs
     models = []
     for on_side, guess in zip((is_near, ~is_near), first_guess):
         weights = on_side.astype(np.float32)
-        per_cell = np.stack([np.bincount(cells, weights * values, size) for values in (
-            colour[:, 0], colour[:, 1], colour[:, 2], square, np.ones_like(square))], axis=1)
+        per_cell = np.stack(
+            [
+                np.bincount(cells, weights * values, size)
+                for values in (colour[:, 0], colour[:, 1], colour[:, 2], square, np.ones_like(square))
+            ],
+            axis=1,
+        )
         sums = np.zeros((len(cell_rows), 5), np.float32)
-        for values in _gathered_windows(per_cell.reshape(shape + (5,)).astype(np.float32), cell_rows, cell_columns):
+        for values in _gathered_windows(per_cell.reshape((*shape, 5)).astype(np.float32), cell_rows, cell_columns):
             sums += values
         mean, variance = _colour_model(sums[:, :3], sums[:, 3], sums[:, 4])
         known = sums[:, 4] > 0
@@ -369,10 +392,12 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     if not edges.any():
         return
     cell_rows, cell_columns = np.nonzero(edges)
-    cell_colour = np.asarray(Image.fromarray(photo).resize((low_width, low_height), Image.Resampling.BOX),
-                             dtype=np.float32)
-    near_cells, far_cells, first_guess, pure, both_seen = _side_depths(inverse, nearest, farthest, cell_colour,
-                                                                       cell_rows, cell_columns)
+    cell_colour = np.asarray(
+        Image.fromarray(photo).resize((low_width, low_height), Image.Resampling.BOX), dtype=np.float32
+    )
+    near_cells, far_cells, first_guess, pure, both_seen = _side_depths(
+        inverse, nearest, farthest, cell_colour, cell_rows, cell_columns
+    )
     near_side, far_side = inverse.copy(), inverse.copy()
     near_side[cell_rows, cell_columns], far_side[cell_rows, cell_columns] = near_cells, far_cells
 
@@ -383,8 +408,10 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     blends_impure = impure[:-1, :-1] | impure[1:, :-1] | impure[:-1, 1:] | impure[1:, 1:]
     low_rows = np.minimum(np.arange(height) * low_height // height, low_height - 1)
     low_columns = np.minimum(np.arange(width) * low_width // width, low_width - 1)
-    pixels = np.flatnonzero(blends_impure[np.ix_(_stencil(height, low_height)[0], _stencil(width, low_width)[0])]
-                            & edges[np.ix_(low_rows, low_columns)])
+    pixels = np.flatnonzero(
+        blends_impure[np.ix_(_stencil(height, low_height)[0], _stencil(width, low_width)[0])]
+        & edges[np.ix_(low_rows, low_columns)]
+    )
     if not len(pixels):
         return
     rows, columns = np.divmod(pixels, width)
@@ -409,11 +436,14 @@ def _snap_edges(upsampled: np.ndarray, inverse: np.ndarray, offset: float, photo
     # Then each side's own pixels give it a mean and a spread: the log-likelihood ratio of two isotropic
     # Gaussian colour models, near against far, decides with the depth prior.
     (near_mean, near_variance), (far_mean, far_variance) = _labelled_sides(
-        cells, colour, is_near, (low_height, low_width), cell_rows, cell_columns, first_guess)
+        cells, colour, is_near, (low_height, low_width), cell_rows, cell_columns, first_guess
+    )
     near_variance, far_variance = near_variance[pixel_slot], far_variance[pixel_slot]
-    evidence = 1.5 * (_squared_distance(colour, far_mean[pixel_slot]) / far_variance
-                      - _squared_distance(colour, near_mean[pixel_slot]) / near_variance
-                      - np.log(near_variance / far_variance))
+    evidence = 1.5 * (
+        _squared_distance(colour, far_mean[pixel_slot]) / far_variance
+        - _squared_distance(colour, near_mean[pixel_slot]) / near_variance
+        - np.log(near_variance / far_variance)
+    )
     prior = np.where(both_seen[pixel_slot], DEPTH_PRIOR, THIN_DEPTH_PRIOR) * (2.0 * position - 1.0)
     is_near = np.clip(evidence, -COLOUR_CONFIDENCE, COLOUR_CONFIDENCE) + prior > 0.0
     is_near = _regularised(is_near, rows, columns, height, width)
@@ -449,7 +479,7 @@ def _unmixed_near(inverse, far_side, cells, is_near, near):
     low-resolution pixel and no pixel of its neighbourhood shows it whole (see the module docstring)."""
     size = inverse.size
     # The area of each band cell that the near side covers (the band is made of whole low-resolution pixels).
-    coverage = (np.bincount(cells, is_near, size) / np.maximum(np.bincount(cells, None, size), 1))
+    coverage = np.bincount(cells, is_near, size) / np.maximum(np.bincount(cells, None, size), 1)
     coverage = coverage.reshape(inverse.shape).astype(np.float32)
     widest = coverage.copy()
     for _, _, shifted in _windows(coverage):

@@ -4,8 +4,8 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from ..depth import CancelledError, DepthError
-from ..preferences import get_preferences, model_enum_items, model_search_dirs
 from ..depth.jobs import DepthJob, DepthRequest, reuse_depth
+from ..preferences import get_preferences, model_enum_items, model_search_dirs
 
 # How often the modal timer polls the worker; short enough for a smooth progress display.
 POLL_SECONDS = 0.1
@@ -42,7 +42,7 @@ class DepthOperatorMixin:
     background_layer: BoolProperty(
         name="Background Layer",
         description="Also fill what a moving camera reveals: a layer behind the depth edges and the scene beyond "
-                    "the photo's frame, so camera moves show filled scene instead of holes",
+        "the photo's frame, so camera moves show filled scene instead of holes",
         default=True,
     )
 

@@ -5,6 +5,7 @@ shows assets from folders registered as asset libraries; extensions have no othe
 The entry is added on register and removed on unregister, and a library the user made is never touched.
 """
 
+import contextlib
 from pathlib import Path
 
 import bpy
@@ -25,10 +26,8 @@ def add_asset_library():
     library = libraries.new(name=LIBRARY_NAME, directory=str(paths.NODE_ASSETS_DIR))
     # Dropping the group twice must reuse it, not duplicate it: 4.x needs APPEND_REUSE for that; 5.x no longer
     # offers it (its static RNA items still list it) and its default, PACK, already reuses.
-    try:
+    with contextlib.suppress(TypeError):
         library.import_method = 'APPEND_REUSE'
-    except TypeError:
-        pass
 
 
 def remove_asset_library():

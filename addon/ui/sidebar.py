@@ -15,10 +15,14 @@ def live_input_items(node_group, panel=None):
     """The group's live inputs (`live_inputs.LIVE_INPUTS`, of `panel` when given) that it has, in table order.
 
     A group made by an older add-on version may lack inputs added since: those are left out."""
-    sockets = {item.name: item for item in node_group.interface.items_tree
-               if item.item_type == 'SOCKET' and item.in_out == 'INPUT'}
-    return [sockets[spec.name] for spec in live_inputs.LIVE_INPUTS
-            if spec.name in sockets and panel in (None, spec.panel)]
+    sockets = {
+        item.name: item
+        for item in node_group.interface.items_tree
+        if item.item_type == 'SOCKET' and item.in_out == 'INPUT'
+    }
+    return [
+        sockets[spec.name] for spec in live_inputs.LIVE_INPUTS if spec.name in sockets and panel in (None, spec.panel)
+    ]
 
 
 def draw_live_inputs(layout, modifier):
@@ -80,7 +84,6 @@ class VIEW3D_PT_monocular_photo(Panel):
         if body and image is not None:
             body.label(text=f"{image.name}  {image.size[0]} x {image.size[1]}")
             body.template_icon(icon_value=image.preview_ensure().icon_id, scale=8.0)
-
 
 
 class VIEW3D_PT_monocular_photo_camera_move(Panel):

@@ -4,7 +4,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-import addon  # noqa: E402
+import addon
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from addon import node_group  # noqa: E402
-from addon.depth import DepthResult  # noqa: E402
+from addon import node_group
+from addon.depth import DepthResult
 
 
 def smooth_depth(width, height):

@@ -11,12 +11,12 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-import addon.depth.jobs  # noqa: E402
-from addon import node_group, photo_object  # noqa: E402
-from addon.depth.background import build_background_layer  # noqa: E402
-from addon.photo_object import PhotoObjectSettings  # noqa: E402
+from geometry_helpers import depth_result, write_photo
 
-from geometry_helpers import depth_result, write_photo  # noqa: E402
+import addon.depth.jobs
+from addon import node_group, photo_object
+from addon.depth.background import build_background_layer
+from addon.photo_object import PhotoObjectSettings
 
 pytestmark = pytest.mark.blender
 
@@ -62,12 +62,18 @@ class Layers:
     face_materials: list  # per face: its material
 
     def faces_of(self, material):
-        return [corners for corners, face_material in zip(self.face_corners, self.face_materials)
-                if face_material == material]
+        return [
+            corners
+            for corners, face_material in zip(self.face_corners, self.face_materials)
+            if face_material == material
+        ]
 
     def vertices_of(self, material):
-        return np.unique(self.corner_vertices[np.concatenate(self.faces_of(material))]) \
-            if self.faces_of(material) else np.zeros(0, dtype=np.int64)
+        return (
+            np.unique(self.corner_vertices[np.concatenate(self.faces_of(material))])
+            if self.faces_of(material)
+            else np.zeros(0, dtype=np.int64)
+        )
 
 
 def evaluated_layers(obj) -> Layers:
@@ -100,8 +106,10 @@ def frame_coordinates(positions):
 
 def pixel_of(u, v):
     """(row, column) of the photo pixel at u, v (row 0 at the top), as nearest-pixel sampling reads it."""
-    return (np.clip(HEIGHT - 1 - np.floor(v * HEIGHT), 0, HEIGHT - 1).astype(int),
-            np.clip(np.floor(u * WIDTH), 0, WIDTH - 1).astype(int))
+    return (
+        np.clip(HEIGHT - 1 - np.floor(v * HEIGHT), 0, HEIGHT - 1).astype(int),
+        np.clip(np.floor(u * WIDTH), 0, WIDTH - 1).astype(int),
+    )
 
 
 def datablock_counts():
@@ -120,7 +128,7 @@ def test_layer_lies_behind_the_front_only_behind_tears_and_in_the_margin(factory
     # Inside the frame only near a pixel the layer needs (the band behind the block's silhouette, its rim, the
     # frame's border ring): within a step of its grid (a few pixels), since a face stays when a corner is needed.
     inside = (u > 0.0) & (u < 1.0) & (v > 0.0) & (v < 1.0)
-    needed = layer.reach[layer.pad[1]:layer.pad[1] + HEIGHT, layer.pad[0]:layer.pad[0] + WIDTH] <= 1.0
+    needed = layer.reach[layer.pad[1] : layer.pad[1] + HEIGHT, layer.pad[0] : layer.pad[0] + WIDTH] <= 1.0
     near_needed = needed.copy()
     for _ in range(node_group.BACKGROUND_GRID_STEP):
         grown = near_needed.copy()
@@ -150,8 +158,9 @@ def test_layer_lies_behind_the_front_only_behind_tears_and_in_the_margin(factory
     in_block[BLOCK] = True
     behind_block = in_block[rows, cols]
     assert behind_block.any()
-    np.testing.assert_allclose(distance[inside][behind_block], distance_of(0.2) * (1 + node_group.BACKGROUND_PUSH_BACK),
-                               rtol=1e-3)
+    np.testing.assert_allclose(
+        distance[inside][behind_block], distance_of(0.2) * (1 + node_group.BACKGROUND_PUSH_BACK), rtol=1e-3
+    )
 
 
 def test_layer_has_its_own_uvs_into_its_own_colour_image(factory_scene, photo):
@@ -168,7 +177,9 @@ def test_layer_has_its_own_uvs_into_its_own_colour_image(factory_scene, photo):
 
     layers = evaluated_layers(obj)
     for material, (pad_x, pad_y), (image_width, image_height) in (
-            (background, layer.pad, (width, height)), (front_material, (0, 0), (WIDTH, HEIGHT))):
+        (background, layer.pad, (width, height)),
+        (front_material, (0, 0), (WIDTH, HEIGHT)),
+    ):
         corners = np.concatenate(layers.faces_of(material))
         u, v, _ = frame_coordinates(layers.positions[layers.corner_vertices[corners]])
         expected = np.stack([(u * WIDTH + pad_x) / image_width, (v * HEIGHT + pad_y) / image_height], axis=1)
@@ -192,8 +203,9 @@ def test_live_inputs_change_the_layer_without_refilling(factory_scene, photo, mo
     monkeypatch.setattr(addon.depth.jobs, "build_background_layer", refill)
 
     def background_faces(reach=1.0, margin=0.1, on=True):
-        photo_object.set_modifier_inputs(modifier, {node_group.BACKGROUND_REACH: reach,
-                                                    node_group.BORDER_MARGIN: margin, node_group.BACKGROUND: on})
+        photo_object.set_modifier_inputs(
+            modifier, {node_group.BACKGROUND_REACH: reach, node_group.BORDER_MARGIN: margin, node_group.BACKGROUND: on}
+        )
         return len(evaluated_layers(obj).faces_of(background))
 
     default = background_faces()
@@ -208,9 +220,10 @@ def test_live_inputs_change_the_layer_without_refilling(factory_scene, photo, mo
     assert len(evaluated_layers(obj).face_corners) == front_only + default
 
     assert datablock_counts() == counts
-    assert [np.array(image.pixels[:]) for image in photo_object.background_images(obj)] \
-        and all(np.array_equal(before, np.array(image.pixels[:]))
-                for before, image in zip(pixels_before, photo_object.background_images(obj)))
+    assert [np.array(image.pixels[:]) for image in photo_object.background_images(obj)] and all(
+        np.array_equal(before, np.array(image.pixels[:]))
+        for before, image in zip(pixels_before, photo_object.background_images(obj))
+    )
 
 
 def test_background_images_are_packed_float_depth_and_colour(factory_scene, photo):
@@ -223,8 +236,10 @@ def test_background_images_are_packed_float_depth_and_colour(factory_scene, phot
     values = photo_object.image_pixels(depth_image)
     np.testing.assert_array_equal(values[..., 0], layer.depth)
     np.testing.assert_array_equal(values[..., 1], layer.reach)
-    assert [slot.material for slot in obj.material_slots] == [photo_object.photo_material(obj),
-                                                              photo_object.background_material(obj)]
+    assert [slot.material for slot in obj.material_slots] == [
+        photo_object.photo_material(obj),
+        photo_object.background_material(obj),
+    ]
 
 
 def test_save_and_reload_gives_the_same_layer(factory_scene, photo, tmp_path):
@@ -263,10 +278,16 @@ def old_group():
     """A group as version 6 made it: the same inputs and identifiers, none of the background layer's."""
     group = node_group.build_node_group("Monocular Photo v6")
     group[node_group.VERSION_PROPERTY] = 6
-    for name in (node_group.BACKGROUND_DEPTH_IMAGE, node_group.BACKGROUND_MATERIAL, node_group.BACKGROUND,
-                 node_group.BACKGROUND_REACH, node_group.BORDER_MARGIN):
-        group.interface.remove(next(item for item in group.interface.items_tree
-                                    if item.item_type == "SOCKET" and item.name == name))
+    for name in (
+        node_group.BACKGROUND_DEPTH_IMAGE,
+        node_group.BACKGROUND_MATERIAL,
+        node_group.BACKGROUND,
+        node_group.BACKGROUND_REACH,
+        node_group.BORDER_MARGIN,
+    ):
+        group.interface.remove(
+            next(item for item in group.interface.items_tree if item.item_type == "SOCKET" and item.name == name)
+        )
     return group
 
 
@@ -322,6 +343,7 @@ def test_two_by_two_depth_map_builds_a_whole_layer(factory_scene, tmp_path):
 
 # Operators.
 
+
 def write_depth_file(path, depth):
     np.save(path, depth)
     return path
@@ -337,8 +359,9 @@ def test_add_operator_builds_the_layer_by_default_and_not_when_off(factory_scene
     assert len(evaluated_layers(obj).faces_of(photo_object.background_material(obj))) > 0
 
     counts = datablock_counts()
-    bpy.ops.mesh.monocular_photo_add(filepath=str(path), depth_filepath=str(depth_path), background_layer=False,
-                                     add_camera=False)
+    bpy.ops.mesh.monocular_photo_add(
+        filepath=str(path), depth_filepath=str(depth_path), background_layer=False, add_camera=False
+    )
     plain = bpy.context.active_object
     assert plain is not obj and photo_object.background_images(plain) == (None, None)
     # The object, its mesh, its photo and depth images and its material; no background images or material.
@@ -369,8 +392,9 @@ def test_reestimate_recomputes_the_layer(factory_scene, photo, tmp_path, tiny_mo
     depth_image, colour_image = photo_object.background_images(obj)
     assert len(bpy.data.images) == images
     assert depth_image.name == "photo background depth" and colour_image.name == "photo background"
-    assert not np.array_equal(np.array(depth_image.pixels[:]), old_depth) or \
-        not np.array_equal(np.array(colour_image.pixels[:]), old_colour)
+    assert not np.array_equal(np.array(depth_image.pixels[:]), old_depth) or not np.array_equal(
+        np.array(colour_image.pixels[:]), old_colour
+    )
 
     bpy.ops.object.monocular_photo_reestimate(model_filepath=str(tiny_model_path), background_layer=False)
     assert photo_object.background_images(obj) == (None, None) and len(bpy.data.images) == images - 2
@@ -407,7 +431,7 @@ def psnr(a, b):
 
 @pytest.mark.slow
 def test_layer_is_hidden_from_the_photo_camera(factory_scene, photo, tmp_path):
-    path, pixels = photo
+    _path, pixels = photo
     depth = block_depth(background=0.1)
     obj, _layer = build(photo, depth, resolution=48)
     assert len(evaluated_layers(obj).faces_of(photo_object.background_material(obj))) > 0

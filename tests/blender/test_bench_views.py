@@ -8,7 +8,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from tests.tool_scripts import load_tool  # noqa: E402
+from tests.tool_scripts import load_tool
 
 pytestmark = pytest.mark.blender
 
@@ -32,7 +32,7 @@ def test_metrics_on_known_inputs(bench):
     assert bench.ssim(bench.luminance(noisy), bench.luminance(image)) < 0.9
 
     # A hole (alpha 0) is black and counted where the truth has geometry; the mask limits "visible" PSNR.
-    rgba = np.concatenate([image, np.full(image.shape[:2] + (1,), 255.0)], axis=-1)
+    rgba = np.concatenate([image, np.full((*image.shape[:2], 1), 255.0)], axis=-1)
     rgba[:, :16, 3] = 0.0
     has_geometry = np.ones(image.shape[:2], bool)
     visible = np.zeros(image.shape[:2], bool)
@@ -66,14 +66,15 @@ def test_tiny_run_reproduces_the_photo_and_renders_moves(bench, factory_scene):
     # The old recipe displaces parallel to the view axis: it cannot reproduce the photo from its camera.
     assert results["old"]["photo camera"]["psnr"] < exact["photo camera"]["psnr"] - 10.0
     refined = results["quarter-refined"]
-    has_refine = "refine_edges" in bpy.ops.mesh.monocular_photo_add.get_rna_type().properties.keys()
+    has_refine = "refine_edges" in bpy.ops.mesh.monocular_photo_add.get_rna_type().properties
     assert isinstance(refined, dict) if has_refine else refined == "n/a (operator has no refine_edges)"
     assert "n/a" in bench.table(results) or has_refine
 
 
 def test_variant_options_follow_the_operators_properties(bench, factory_scene):
     assert bench.operator_options({"builder": "operator", "depth": "exact", "tear_threshold": 0.2}) == {
-        "tear_threshold": 0.2}
+        "tear_threshold": 0.2
+    }
     assert bench.operator_options({"builder": "operator", "depth": "exact", "no_such_switch": False}) == {}
     with pytest.raises(bench.NotAvailable, match=r"n/a \(operator has no no_such_switch\)"):
         bench.operator_options({"builder": "operator", "depth": "exact", "no_such_switch": True})

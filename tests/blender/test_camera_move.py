@@ -6,11 +6,11 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
-from mathutils import Vector  # noqa: E402
+from bpy_extras.object_utils import world_to_camera_view
+from mathutils import Vector
 
-from addon.camera_moves import photo_viewpoint  # noqa: E402
-from addon.depth.camera_paths import LOOP_PRESETS, PRESETS, SHIFT_PER_INTENSITY  # noqa: E402
+from addon.camera_moves import photo_viewpoint
+from addon.depth.camera_paths import LOOP_PRESETS, PRESETS, SHIFT_PER_INTENSITY
 
 pytestmark = pytest.mark.blender
 
@@ -29,8 +29,13 @@ def build_photo_object(tmp_path, distance, name="photo"):
     depth[:, : width // 4] = 0.8 * distance
     depth_file = tmp_path / f"{name}_depth.npy"
     np.save(depth_file, depth)
-    bpy.ops.mesh.monocular_photo_add(filepath=str(photo), depth_filepath=str(depth_file), depth_kind='DEPTH',
-                                     focal_length=FOCAL_LENGTH, resolution=48)
+    bpy.ops.mesh.monocular_photo_add(
+        filepath=str(photo),
+        depth_filepath=str(depth_file),
+        depth_kind='DEPTH',
+        focal_length=FOCAL_LENGTH,
+        resolution=48,
+    )
     return bpy.context.active_object
 
 

@@ -6,9 +6,9 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-import addon  # noqa: E402
-from addon import registration  # noqa: E402
-from addon.ui import sidebar  # noqa: E402
+import addon
+from addon import registration
+from addon.ui import sidebar
 
 pytestmark = pytest.mark.blender
 

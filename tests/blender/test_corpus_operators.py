@@ -10,13 +10,13 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from addon.depth import load_photo  # noqa: E402
-from addon.depth.images import srgb_to_linear  # noqa: E402
-from addon.photo_object import depth_image, image_pixels, photo_image  # noqa: E402
-from tests.corpus import make_corpus  # noqa: E402
-from tests.depth.test_corpus import assert_one_sentence_naming, depth_file_like, folder_fingerprint, ids  # noqa: E402
+from geometry_helpers import datablock_counts, evaluated_positions
 
-from geometry_helpers import datablock_counts, evaluated_positions  # noqa: E402
+from addon.depth import load_photo
+from addon.depth.images import srgb_to_linear
+from addon.photo_object import depth_image, image_pixels, photo_image
+from tests.corpus import make_corpus
+from tests.depth.test_corpus import assert_one_sentence_naming, depth_file_like, folder_fingerprint, ids
 
 pytestmark = pytest.mark.blender
 

@@ -7,9 +7,10 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from addon import node_group, photo_object  # noqa: E402
-from addon.photo_object import PhotoObjectSettings  # noqa: E402
-from geometry_helpers import depth_result, evaluated_mesh, smooth_depth, write_photo  # noqa: E402
+from geometry_helpers import depth_result, evaluated_mesh, smooth_depth, write_photo
+
+from addon import node_group, photo_object
+from addon.photo_object import PhotoObjectSettings
 
 pytestmark = pytest.mark.blender
 
@@ -92,8 +93,18 @@ def add_photo_object(tmp_path, depth, kind="INVERSE", **settings):
 @pytest.mark.parametrize(("resolution", "grid"), [(12, (12, 9)), (28, (28, 21))])  # coarser, finer than the image
 def test_vertices_are_the_unprojected_depth_map(factory_scene, tmp_path, relief, resolution, grid):
     depth = smooth_depth(20, 15)
-    obj, settings = add_photo_object(tmp_path, depth, resolution=resolution, focal_length=30.0, sensor_width=24.0,
-                                     near=2.0, far=20.0, depth_scale=1.5, tear_threshold=0.0, relief=relief)
+    obj, settings = add_photo_object(
+        tmp_path,
+        depth,
+        resolution=resolution,
+        focal_length=30.0,
+        sensor_width=24.0,
+        near=2.0,
+        far=20.0,
+        depth_scale=1.5,
+        tear_threshold=0.0,
+        relief=relief,
+    )
     positions, uvs, faces, _ = evaluated_mesh(obj)
 
     columns, rows = grid_size(resolution, 20, 15)
@@ -115,21 +126,25 @@ def frame_positions(positions, settings, width, height):
 
 def test_each_vertex_projects_to_its_uv(factory_scene, tmp_path):
     depth = smooth_depth(16, 24)  # portrait: the sensor width spans the height
-    obj, settings = add_photo_object(tmp_path, depth, resolution=10, focal_length=50.0, sensor_width=36.0,
-                                     tear_threshold=0.0)
+    obj, settings = add_photo_object(
+        tmp_path, depth, resolution=10, focal_length=50.0, sensor_width=36.0, tear_threshold=0.0
+    )
     positions, uvs, _, _ = evaluated_mesh(obj)
     np.testing.assert_allclose(frame_positions(positions, settings, 16, 24), uvs, atol=1e-5)
 
 
 def test_metric_depth_is_taken_as_is(factory_scene, tmp_path):
     depth = 3.0 + 2.0 * smooth_depth(12, 9)
-    obj, settings = add_photo_object(tmp_path, depth, kind="DEPTH", resolution=12, near=100.0, far=200.0,
-                                     tear_threshold=0.0)
+    obj, settings = add_photo_object(
+        tmp_path, depth, kind="DEPTH", resolution=12, near=100.0, far=200.0, tear_threshold=0.0
+    )
     positions, uvs, _, _ = evaluated_mesh(obj)
-    np.testing.assert_allclose(-positions[:, 2], sampled(depth, uvs[:, 0], uvs[:, 1], settings.resolution),
-                               rtol=TOLERANCE)
-    np.testing.assert_allclose(positions, expected_positions(depth, settings, uvs[:, 0], uvs[:, 1], "DEPTH"),
-                               rtol=TOLERANCE, atol=TOLERANCE)
+    np.testing.assert_allclose(
+        -positions[:, 2], sampled(depth, uvs[:, 0], uvs[:, 1], settings.resolution), rtol=TOLERANCE
+    )
+    np.testing.assert_allclose(
+        positions, expected_positions(depth, settings, uvs[:, 0], uvs[:, 1], "DEPTH"), rtol=TOLERANCE, atol=TOLERANCE
+    )
 
 
 def test_faces_across_the_threshold_are_torn_into_flat_patches(factory_scene, tmp_path):
@@ -217,8 +232,9 @@ def test_live_inputs_change_the_geometry(factory_scene, tmp_path):
     assert not np.allclose(before, after)
     # Depth scale stretches distances along the rays away from Near: the camera sees every vertex unchanged.
     np.testing.assert_allclose(-after[:, 2] - settings.near, 2.0 * (-before[:, 2] - settings.near), rtol=TOLERANCE)
-    np.testing.assert_allclose(frame_positions(after, settings, 20, 10), frame_positions(before, settings, 20, 10),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        frame_positions(after, settings, 20, 10), frame_positions(before, settings, 20, 10), atol=1e-6
+    )
 
     photo_object.set_modifier_inputs(modifier, {node_group.FAR: 50.0})
     assert evaluated_mesh(obj)[0][:, 2].min() < after[:, 2].min()

@@ -4,18 +4,49 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from addon import live_inputs, node_group  # noqa: E402
-from addon.depth.paths import NODE_ASSET_BLEND  # noqa: E402
+from addon import live_inputs, node_group
+from addon.depth.paths import NODE_ASSET_BLEND
 
 pytestmark = pytest.mark.blender
 
 # UI state that says nothing about what the group computes.
-IGNORED_PROPERTIES = {"rna_type", "name", "label", "location", "location_absolute", "width", "height",
-                      "dimensions", "select", "show_options", "show_preview", "show_texture", "hide",
-                      "mute", "parent", "color", "use_custom_color", "is_active_output", "warning_propagation",
-                      "color_tag", "bl_width_default", "bl_width_min", "bl_width_max", "bl_height_default",
-                      "bl_height_min", "bl_height_max", "internal_links", "inputs", "outputs", "type",
-                      "bl_static_type", "bl_icon", "bl_label", "bl_description", "bl_idname"}
+IGNORED_PROPERTIES = {
+    "rna_type",
+    "name",
+    "label",
+    "location",
+    "location_absolute",
+    "width",
+    "height",
+    "dimensions",
+    "select",
+    "show_options",
+    "show_preview",
+    "show_texture",
+    "hide",
+    "mute",
+    "parent",
+    "color",
+    "use_custom_color",
+    "is_active_output",
+    "warning_propagation",
+    "color_tag",
+    "bl_width_default",
+    "bl_width_min",
+    "bl_width_max",
+    "bl_height_default",
+    "bl_height_min",
+    "bl_height_max",
+    "internal_links",
+    "inputs",
+    "outputs",
+    "type",
+    "bl_static_type",
+    "bl_icon",
+    "bl_label",
+    "bl_description",
+    "bl_idname",
+}
 
 
 def _value(value):
@@ -37,24 +68,52 @@ def _properties(struct):
 def describe(group):
     """A canonical dump of what the group computes: interface, nodes with settings and defaults, links."""
     interface = [
-        (item.item_type, item.name, getattr(item, "in_out", None), getattr(item, "socket_type", None),
-         item.identifier if item.item_type == "SOCKET" else None,
-         *(_value(getattr(item, attribute, None)) for attribute in
-           ("default_value", "min_value", "max_value", "subtype", "description", "force_non_field")))
+        (
+            item.item_type,
+            item.name,
+            getattr(item, "in_out", None),
+            getattr(item, "socket_type", None),
+            item.identifier if item.item_type == "SOCKET" else None,
+            *(
+                _value(getattr(item, attribute, None))
+                for attribute in (
+                    "default_value",
+                    "min_value",
+                    "max_value",
+                    "subtype",
+                    "description",
+                    "force_non_field",
+                )
+            ),
+        )
         for item in group.interface.items_tree
     ]
     nodes = {
-        node.name: (node.bl_idname, _properties(node),
-                    {socket.identifier: _value(socket.default_value) for socket in node.inputs
-                     if socket.enabled and not socket.is_linked and hasattr(socket, "default_value")},
-                    describe(node.node_tree) if getattr(node, "node_tree", None) is not None else None,
-                    node.parent.name if node.parent is not None else None)
+        node.name: (
+            node.bl_idname,
+            _properties(node),
+            {
+                socket.identifier: _value(socket.default_value)
+                for socket in node.inputs
+                if socket.enabled and not socket.is_linked and hasattr(socket, "default_value")
+            },
+            describe(node.node_tree) if getattr(node, "node_tree", None) is not None else None,
+            node.parent.name if node.parent is not None else None,
+        )
         for node in group.nodes
     }
-    links = sorted((link.from_node.name, link.from_socket.identifier, link.to_node.name, link.to_socket.identifier)
-                   for link in group.links)
-    return {"interface": interface, "nodes": nodes, "links": links, "is_modifier": group.is_modifier,
-            "version": group.get(node_group.VERSION_PROPERTY), "description": group.description}
+    links = sorted(
+        (link.from_node.name, link.from_socket.identifier, link.to_node.name, link.to_socket.identifier)
+        for link in group.links
+    )
+    return {
+        "interface": interface,
+        "nodes": nodes,
+        "links": links,
+        "is_modifier": group.is_modifier,
+        "version": group.get(node_group.VERSION_PROPERTY),
+        "description": group.description,
+    }
 
 
 @pytest.fixture
@@ -63,7 +122,7 @@ def empty_file():
 
 
 def load_shipped_group():
-    with bpy.data.libraries.load(str(NODE_ASSET_BLEND), link=False) as (data_from, data_to):
+    with bpy.data.libraries.load(str(NODE_ASSET_BLEND), link=False) as (_data_from, data_to):
         data_to.node_groups = [node_group.GROUP_NAME]
     return data_to.node_groups[0]
 
@@ -82,14 +141,24 @@ def test_shipped_group_is_a_geometry_nodes_modifier_asset(empty_file):
     assert group.bl_idname == "GeometryNodeTree" and group.is_modifier
     assert node_group.is_monocular_photo_group(group, current_version=True)
     assert sorted(node_group.input_names()) == sorted(
-        item.name for item in group.interface.items_tree if item.item_type == "SOCKET" and item.in_out == "INPUT")
+        item.name for item in group.interface.items_tree if item.item_type == "SOCKET" and item.in_out == "INPUT"
+    )
 
 
 # The identifiers of group v5, the last group without interface panels.
-V5_IDENTIFIERS = {"Depth Image": "Socket_1", "Metric Depth": "Socket_2", "Near": "Socket_3", "Far": "Socket_4",
-                  "Depth Scale": "Socket_5", "Resolution": "Socket_6", "Focal Length": "Socket_7",
-                  "Sensor Width": "Socket_8", "Tear Threshold": "Socket_9", "Relief": "Socket_10",
-                  "Material": "Socket_11"}
+V5_IDENTIFIERS = {
+    "Depth Image": "Socket_1",
+    "Metric Depth": "Socket_2",
+    "Near": "Socket_3",
+    "Far": "Socket_4",
+    "Depth Scale": "Socket_5",
+    "Resolution": "Socket_6",
+    "Focal Length": "Socket_7",
+    "Sensor Width": "Socket_8",
+    "Tear Threshold": "Socket_9",
+    "Relief": "Socket_10",
+    "Material": "Socket_11",
+}
 
 
 def test_input_identifiers_are_stable(empty_file):
@@ -112,13 +181,24 @@ def test_every_node_sits_in_a_labelled_stage_frame(empty_file):
             if node.bl_idname != "NodeFrame":
                 assert node.parent in frames, f"{tree.name}: {node.name} is in no stage frame"
     stage_labels = [node.label for node in group.nodes if node.bl_idname == "NodeFrame"]
-    assert stage_labels == ["Frame and Grid", "Depth", "Tearing", "UV Map", "Background Layer", "Projection",
-                            "Material"]
+    assert stage_labels == [
+        "Frame and Grid",
+        "Depth",
+        "Tearing",
+        "UV Map",
+        "Background Layer",
+        "Projection",
+        "Material",
+    ]
 
 
 def test_live_inputs_sit_in_interface_panels(empty_file):
     group = load_shipped_group()
-    panels = {item.name: [child.name for child in item.interface_items]
-              for item in group.interface.items_tree if item.item_type == "PANEL"}
-    assert panels == {panel: [spec.name for spec in live_inputs.LIVE_INPUTS if spec.panel == panel]
-                      for panel in live_inputs.PANELS}
+    panels = {
+        item.name: [child.name for child in item.interface_items]
+        for item in group.interface.items_tree
+        if item.item_type == "PANEL"
+    }
+    assert panels == {
+        panel: [spec.name for spec in live_inputs.LIVE_INPUTS if spec.panel == panel] for panel in live_inputs.PANELS
+    }

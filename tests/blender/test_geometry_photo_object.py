@@ -9,11 +9,11 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from addon import node_group, photo_object  # noqa: E402
-from addon.depth import DepthResult  # noqa: E402
-from addon.photo_object import PhotoObjectSettings  # noqa: E402
+from geometry_helpers import datablock_counts, depth_result, evaluated_mesh, smooth_depth, write_photo
 
-from geometry_helpers import datablock_counts, depth_result, evaluated_mesh, smooth_depth, write_photo  # noqa: E402
+from addon import node_group, photo_object
+from addon.depth import DepthResult
+from addon.photo_object import PhotoObjectSettings
 
 pytestmark = pytest.mark.blender
 
@@ -67,8 +67,9 @@ def test_object_modifier_material_and_provenance(factory_scene, photo_path):
 
 def test_photo_path_is_relative_once_the_blend_is_saved(factory_scene, photo_path, tmp_path):
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
-    obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(smooth_depth(32, 24)),
-                                           PhotoObjectSettings())
+    obj = photo_object.create_photo_object(
+        bpy.context, photo_path, depth_result(smooth_depth(32, 24)), PhotoObjectSettings()
+    )
     photo = photo_material(obj).node_tree.nodes["Image Texture"].image
     assert photo.filepath == "//photo.png"
 
@@ -114,8 +115,9 @@ def test_photo_blender_reads_as_empty_is_packed_from_its_pixels(factory_scene, t
 
 
 def test_photo_image_is_the_image_the_material_shows(factory_scene, photo_path):
-    obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(smooth_depth(32, 24)),
-                                           PhotoObjectSettings(pack_photo=True))
+    obj = photo_object.create_photo_object(
+        bpy.context, photo_path, depth_result(smooth_depth(32, 24)), PhotoObjectSettings(pack_photo=True)
+    )
     photo = photo_object.photo_image(obj)
     assert photo is photo_material(obj).node_tree.nodes["Image Texture"].image
     assert photo.packed_file is not None and bpy.path.abspath(photo.filepath) == str(photo_path)
@@ -154,7 +156,8 @@ def test_second_object_reuses_the_appended_group(factory_scene, photo_path):
     second = photo_object.create_photo_object(bpy.context, photo_path, result, PhotoObjectSettings(add_camera=False))
     # The group and its depth sampler sub-group, once.
     assert sorted(group.name for group in bpy.data.node_groups) == sorted(
-        [node_group.GROUP_NAME, node_group.DEPTH_SAMPLER_NAME])
+        [node_group.GROUP_NAME, node_group.DEPTH_SAMPLER_NAME]
+    )
     assert len(bpy.data.libraries) == 0  # appending left no empty Library datablock behind
     assert photo_object.photo_modifier(first).node_group == photo_object.photo_modifier(second).node_group
     # The appended copy does not publish itself as an asset of the user's file, nor outlive its objects.
@@ -166,8 +169,13 @@ def test_second_object_reuses_the_appended_group(factory_scene, photo_path):
 def test_failure_leaves_nothing_behind(factory_scene, photo_path):
     before = datablock_counts()
     # A 1-D depth array gets past the photo image and fails when the depth image is made.
-    bad_depth = DepthResult(depth=np.zeros(10, dtype=np.float32), kind="INVERSE", model_id="test",
-                            photo_size=(32, 24), focal_length_35mm=None)
+    bad_depth = DepthResult(
+        depth=np.zeros(10, dtype=np.float32),
+        kind="INVERSE",
+        model_id="test",
+        photo_size=(32, 24),
+        focal_length_35mm=None,
+    )
     with pytest.raises(ValueError):
         photo_object.create_photo_object(bpy.context, photo_path, bad_depth, PhotoObjectSettings())
     assert datablock_counts() == before

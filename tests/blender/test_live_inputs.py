@@ -7,9 +7,9 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-import addon  # noqa: E402
-from addon import live_inputs, node_group, photo_object  # noqa: E402
-from addon.ui import sidebar  # noqa: E402
+import addon
+from addon import live_inputs, node_group, photo_object
+from addon.ui import sidebar
 
 pytestmark = pytest.mark.blender
 
@@ -36,8 +36,11 @@ def operator_rna_property(attribute):
 
 
 def group_socket(group, name):
-    return next(item for item in group.interface.items_tree
-                if item.item_type == "SOCKET" and item.in_out == "INPUT" and item.name == name)
+    return next(
+        item
+        for item in group.interface.items_tree
+        if item.item_type == "SOCKET" and item.in_out == "INPUT" and item.name == name
+    )
 
 
 @pytest.fixture
@@ -52,8 +55,17 @@ def registered():
 def dummy_input(monkeypatch):
     """One more live input, added the way a developer adds one: a single entry in the table."""
     spec = live_inputs.LiveInput(
-        "dummy_control", "Dummy Control", len(node_group.input_names()) + 1, "FLOAT", 0.25,
-        "A control that only this test has", "Mesh", minimum=0.0, maximum=2.0, soft_maximum=1.0)
+        "dummy_control",
+        "Dummy Control",
+        len(node_group.input_names()) + 1,
+        "FLOAT",
+        0.25,
+        "A control that only this test has",
+        "Mesh",
+        minimum=0.0,
+        maximum=2.0,
+        soft_maximum=1.0,
+    )
     monkeypatch.setattr(live_inputs, "LIVE_INPUTS", [*live_inputs.LIVE_INPUTS, spec])
     return spec
 
@@ -93,8 +105,9 @@ def test_a_live_input_added_to_the_table_reaches_group_operator_and_panel(dummy_
     sidebar.draw_live_inputs(layout, modifier)
     assert layout.labels == list(live_inputs.PANELS)
     assert ("Dummy Control", pytest.approx(0.75)) in layout.props
-    assert [text for text, _value in layout.props] == [spec.name for panel in live_inputs.PANELS
-                                                       for spec in live_inputs.LIVE_INPUTS if spec.panel == panel]
+    assert [text for text, _value in layout.props] == [
+        spec.name for panel in live_inputs.PANELS for spec in live_inputs.LIVE_INPUTS if spec.panel == panel
+    ]
 
 
 def test_settings_take_every_live_input_from_the_table(dummy_input):

@@ -6,11 +6,11 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-import addon  # noqa: E402
-from addon import depth, node_group  # noqa: E402
-from addon.photo_object import modifier_input, set_modifier_inputs  # noqa: E402
+from geometry_helpers import datablock_counts, evaluated_positions
 
-from geometry_helpers import datablock_counts, evaluated_positions  # noqa: E402
+import addon
+from addon import depth, node_group
+from addon.photo_object import modifier_input, set_modifier_inputs
 
 pytestmark = pytest.mark.blender
 
@@ -91,8 +91,13 @@ def test_add_with_depth_file_skips_the_model(factory_scene, photo_path, depth_pa
     runs = depth.inference_run_count()
 
     # Without the background layer, whose margin continues the depth ramp beyond the frame.
-    bpy.ops.mesh.monocular_photo_add(filepath=str(photo_path), depth_filepath=str(depth_path), depth_kind='DEPTH',
-                                     add_camera=False, background_layer=False)
+    bpy.ops.mesh.monocular_photo_add(
+        filepath=str(photo_path),
+        depth_filepath=str(depth_path),
+        depth_kind='DEPTH',
+        add_camera=False,
+        background_layer=False,
+    )
 
     assert depth.inference_run_count() == runs
     assert datablock_counts()["objects"] == before["objects"] + 1
@@ -139,8 +144,17 @@ def test_operator_has_every_contract_property():
     finally:
         addon.unregister()
     contract = {
-        "filepath", "depth_filepath", "depth_kind", "model", "model_filepath", "focal_length", "sensor_width",
-        "near", "far", "resolution", "add_camera",
+        "filepath",
+        "depth_filepath",
+        "depth_kind",
+        "model",
+        "model_filepath",
+        "focal_length",
+        "sensor_width",
+        "near",
+        "far",
+        "resolution",
+        "add_camera",
     }
     assert contract <= set(names)
 

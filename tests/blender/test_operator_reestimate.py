@@ -6,8 +6,8 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from addon import depth, node_group  # noqa: E402
-from addon.photo_object import depth_image, modifier_input, set_modifier_inputs  # noqa: E402
+from addon import depth, node_group
+from addon.photo_object import depth_image, modifier_input, set_modifier_inputs
 
 pytestmark = pytest.mark.blender
 

@@ -8,10 +8,11 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from addon import photo_object  # noqa: E402
-from addon.depth.jobs import DepthRequest  # noqa: E402
-from addon.photo_object import PhotoObjectSettings  # noqa: E402
-from geometry_helpers import evaluated_mesh  # noqa: E402
+from geometry_helpers import evaluated_mesh
+
+from addon import photo_object
+from addon.depth.jobs import DepthRequest
+from addon.photo_object import PhotoObjectSettings
 
 pytestmark = pytest.mark.blender
 
@@ -106,8 +107,7 @@ def test_refined_photo_object_still_covers_every_pixel_from_its_camera(factory_s
 @pytest.mark.parametrize("refine_edges", [True, False])
 def test_add_operator_takes_refine_edges_and_records_it(factory_scene, tmp_path, refine_edges):
     photo, depth = square_scene(tmp_path)
-    result = bpy.ops.mesh.monocular_photo_add(filepath=str(photo), depth_filepath=str(depth),
-                                              refine_edges=refine_edges)
+    result = bpy.ops.mesh.monocular_photo_add(filepath=str(photo), depth_filepath=str(depth), refine_edges=refine_edges)
     assert result == {'FINISHED'}
     obj = bpy.context.active_object
     assert obj.monocular_photo.refined_edges == refine_edges
@@ -131,6 +131,7 @@ def test_reestimate_takes_refine_edges_and_records_it(factory_scene, tmp_path, t
     assert not obj.monocular_photo.refined_edges
     assert bpy.ops.object.monocular_photo_reestimate(model_filepath=str(tiny_model_path)) == {'FINISHED'}
     assert obj.monocular_photo.refined_edges
-    assert bpy.ops.object.monocular_photo_reestimate(model_filepath=str(tiny_model_path),
-                                                     refine_edges=False) == {'FINISHED'}
+    assert bpy.ops.object.monocular_photo_reestimate(model_filepath=str(tiny_model_path), refine_edges=False) == {
+        'FINISHED'
+    }
     assert not obj.monocular_photo.refined_edges

@@ -8,14 +8,17 @@ import pytest
 from PIL import Image
 
 bpy = pytest.importorskip("bpy")
-import addon_utils  # noqa: E402
+import addon_utils
 
-import addon  # noqa: E402
-from addon import node_group, preferences  # noqa: E402
-from addon.depth import paths  # noqa: E402
-from addon.depth import DEFAULT_MODEL_ID, models  # noqa: E402
-from addon.registration import classes  # noqa: E402
-from addon.ui import menus, sidebar  # noqa: E402
+import addon
+from addon import node_group, preferences
+from addon.depth import (
+    DEFAULT_MODEL_ID,
+    models,
+    paths,
+)
+from addon.registration import classes
+from addon.ui import menus, sidebar
 
 pytestmark = pytest.mark.blender
 
@@ -152,8 +155,14 @@ def test_panel_shows_the_modifiers_live_inputs(enabled_addon, tmp_path):
 
     names = [item.name for item in sidebar.live_input_items(modifier.node_group)]
 
-    for name in (node_group.DEPTH_SCALE, node_group.NEAR, node_group.FAR, node_group.RESOLUTION,
-                 node_group.TEAR_THRESHOLD, node_group.RELIEF):
+    for name in (
+        node_group.DEPTH_SCALE,
+        node_group.NEAR,
+        node_group.FAR,
+        node_group.RESOLUTION,
+        node_group.TEAR_THRESHOLD,
+        node_group.RELIEF,
+    ):
         assert name in names
     assert node_group.DEPTH_IMAGE not in names and node_group.MATERIAL not in names
     assert sidebar.VIEW3D_PT_monocular_photo.bl_category == "Monocular Photo"

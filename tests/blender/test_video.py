@@ -10,7 +10,7 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from addon.video import configure_render, default_video_size, frame_camera  # noqa: E402
+from addon.video import configure_render, default_video_size, frame_camera
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
@@ -46,8 +46,9 @@ def photos(tmp_path):
 
 
 def run_tool(*args):
-    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True, text=True, timeout=600,
-                          cwd=REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, str(TOOL), *map(str, args)], capture_output=True, text=True, timeout=600, cwd=REPO_ROOT
+    )
 
 
 def read_clip(path: Path):
@@ -69,8 +70,17 @@ def test_clip_decodes_with_the_right_frames_and_first_frame(factory_scene, photo
     out = tmp_path / "clips"
 
     # A missing photo fails on its own line; the others are still written.
-    result = run_tool(photo_dir / "first.png", tmp_path / "missing.png", "--out", out, "--depth-dir", depth_dir,
-                      "--preset", "zoom-in", *CLIP)
+    result = run_tool(
+        photo_dir / "first.png",
+        tmp_path / "missing.png",
+        "--out",
+        out,
+        "--depth-dir",
+        depth_dir,
+        "--preset",
+        "zoom-in",
+        *CLIP,
+    )
 
     assert result.returncode == 1, result.stderr
     failures = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
@@ -137,8 +147,9 @@ def render_still(scene, path):
 @pytest.mark.parametrize("fit", (False, True))
 def test_other_aspects_fill_or_fit_the_frame(factory_scene, photos, tmp_path, fit):
     photo_dir, depth_dir = photos
-    bpy.ops.mesh.monocular_photo_add(filepath=str(photo_dir / "first.png"),
-                                     depth_filepath=str(depth_dir / "first.npy"), depth_kind='DEPTH')
+    bpy.ops.mesh.monocular_photo_add(
+        filepath=str(photo_dir / "first.png"), depth_filepath=str(depth_dir / "first.npy"), depth_kind='DEPTH'
+    )
     obj = bpy.context.active_object
     scene = bpy.context.scene
     camera = obj.monocular_photo.camera
@@ -172,8 +183,20 @@ def test_command_handler_renders_in_a_scene_of_its_own(factory_scene, photos, tm
     objects_before = sorted(obj.name for obj in bpy.data.objects)
     scenes_before = len(bpy.data.scenes)
 
-    assert command_handler(["video", str(photo_dir / "first.png"), "--out", str(tmp_path / "clips"),
-                            "--depth-dir", str(depth_dir), *CLIP]) == 0
+    assert (
+        command_handler(
+            [
+                "video",
+                str(photo_dir / "first.png"),
+                "--out",
+                str(tmp_path / "clips"),
+                "--depth-dir",
+                str(depth_dir),
+                *CLIP,
+            ]
+        )
+        == 0
+    )
 
     assert (tmp_path / "clips" / "first.mp4").is_file()
     assert bpy.context.scene == scene and len(bpy.data.scenes) == scenes_before
@@ -187,7 +210,16 @@ def test_command_handler_runs_without_a_window(factory_scene, photos, tmp_path):
 
     photo_dir, depth_dir = photos
     with bpy.context.temp_override(window=None):
-        status = command_handler(["video", str(photo_dir / "first.png"), "--out", str(tmp_path / "clips"),
-                                  "--depth-dir", str(depth_dir), *CLIP])
+        status = command_handler(
+            [
+                "video",
+                str(photo_dir / "first.png"),
+                "--out",
+                str(tmp_path / "clips"),
+                "--depth-dir",
+                str(depth_dir),
+                *CLIP,
+            ]
+        )
     assert status == 0 and (tmp_path / "clips" / "first.mp4").is_file()
     assert len(bpy.data.scenes) == 1 and not bpy.data.objects

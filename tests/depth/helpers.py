@@ -49,4 +49,3 @@ def png_header_only(path: Path, width: int, height: int) -> Path:
     chunks = _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
     return path
-

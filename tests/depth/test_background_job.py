@@ -34,10 +34,10 @@ def test_request_builds_the_layer_at_the_depth_maps_resolution(photo_and_depth):
     assert layer.pad == (pad_x, pad_y) and layer.depth.shape == (height + 2 * pad_y, width + 2 * pad_x)
     assert layer.band.any() and np.isfinite(layer.depth).all()
     # The photo the layer was filled from is the photo at the depth map's size: black left, white right.
-    inside = layer.colour[pad_y:pad_y + height, pad_x:pad_x + width]
+    inside = layer.colour[pad_y : pad_y + height, pad_x : pad_x + width]
     rows_above_block = height // 8  # no fill there
-    assert (inside[:rows_above_block, :width * 3 // 8] == 0).all()
-    assert (inside[:rows_above_block, width * 5 // 8:] == 255).all()
+    assert (inside[:rows_above_block, : width * 3 // 8] == 0).all()
+    assert (inside[:rows_above_block, width * 5 // 8 :] == 255).all()
     assert "Filling background" in [text for _fraction, text in progress]
     fractions = [fraction for fraction, _text in progress]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
@@ -53,8 +53,13 @@ def test_packed_photo_pixels_fill_the_layer(photo_and_depth):
     photo, _depth_path = photo_and_depth
     pixels = split_photo(64, 48).astype(np.float32) / 255.0
     request = DepthRequest(str(photo), depth_path="", photo_pixels=pixels)
-    depth = DepthResult(depth=np.zeros((24, 32), np.float32), kind="INVERSE", model_id="file", photo_size=(64, 48),
-                        focal_length_35mm=None)
+    depth = DepthResult(
+        depth=np.zeros((24, 32), np.float32),
+        kind="INVERSE",
+        model_id="file",
+        photo_size=(64, 48),
+        focal_length_35mm=None,
+    )
     photo_at_size = request._photo_at_depth_size(depth)
     assert photo_at_size.dtype == np.uint8 and photo_at_size.shape == (24, 32, 3)
     assert (photo_at_size[:, :12] == 0).all() and (photo_at_size[:, 20:] == 255).all()

@@ -14,7 +14,6 @@ from addon.depth import DepthError, load_photo, read_photo_info
 from addon.depth.images import block_means
 from addon.depth.jobs import DepthRequest
 from tests.corpus import make_corpus
-
 from tests.tool_scripts import load_tool
 
 
@@ -149,4 +148,3 @@ def test_batch_tool_reports_each_corrupt_photo_and_writes_nothing_for_it(corpus,
             assert f"{entry.name.rsplit('.', 1)[0]}.png" not in written, entry.name
     assert len(failures) == sum(entry.error is not None for entry in make_corpus.PHOTOS)
     assert folder_fingerprint(corpus["photos"]) == before
-

@@ -19,7 +19,10 @@ GOOD = ["a.jpg", "b.jpg", "ünïcødé 写真.jpg"]
 def depth_solve(*args):
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / "tools" / "depth_solve.py"), *map(str, args)],
-        capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
     )
 
 
@@ -71,8 +74,17 @@ def test_existing_outputs_are_kept_without_overwrite(tmp_path, mixed_folder, tin
 @pytest.mark.parametrize("fmt", ["exr", "npy"])
 def test_float_formats_and_dynamic_model(tmp_path, mixed_folder, test_models_dir, fmt):
     out = tmp_path / "depth"
-    run = depth_solve(mixed_folder / "a.jpg", "--out", out, "--model-file",
-                      test_models_dir / "tiny_dynamic.onnx", "--format", fmt, "--jobs", "1")
+    run = depth_solve(
+        mixed_folder / "a.jpg",
+        "--out",
+        out,
+        "--model-file",
+        test_models_dir / "tiny_dynamic.onnx",
+        "--format",
+        fmt,
+        "--jobs",
+        "1",
+    )
     assert run.returncode == 0, run.stderr
     depth = load_depth_file(out / f"a.{fmt}")
     assert depth.dtype == np.float32 and depth.shape == (120, 200)
@@ -94,16 +106,25 @@ def test_progress_bar_on_a_terminal_only(tmp_path, mixed_folder, tiny_model_path
     import pty
 
     controller, terminal = pty.openpty()
-    args = [sys.executable, str(REPO_ROOT / "tools" / "depth_solve.py"), str(mixed_folder / "a.jpg"),
-            "--out", str(tmp_path / "out"), "--model-file", str(tiny_model_path)]
+    args = [
+        sys.executable,
+        str(REPO_ROOT / "tools" / "depth_solve.py"),
+        str(mixed_folder / "a.jpg"),
+        "--out",
+        str(tmp_path / "out"),
+        "--model-file",
+        str(tiny_model_path),
+    ]
     with subprocess.Popen(args, stderr=terminal, stdout=subprocess.DEVNULL, cwd=REPO_ROOT) as process:
         os.close(terminal)
         assert process.wait(timeout=120) == 0
     shown = os.read(controller, 4096).decode()
     os.close(controller)
     assert "[##############################] 1/1 a.jpg" in shown
-    assert "[#" not in depth_solve(mixed_folder / "a.jpg", "--out", tmp_path / "out2",
-                                   "--model-file", tiny_model_path).stderr
+    assert (
+        "[#"
+        not in depth_solve(mixed_folder / "a.jpg", "--out", tmp_path / "out2", "--model-file", tiny_model_path).stderr
+    )
 
 
 def test_usage_errors_exit_2(tmp_path, tiny_model_path):

@@ -54,11 +54,15 @@ def test_cuda_asked_for_without_cuda_falls_back_with_reason():
     [
         (DIRECTML, "DirectML could not start (no DirectX 12 GPU, or its driver is too old), so the CPU ran the model."),
         (COREML, "CoreML could not start (CoreML cannot run this model on this Mac), so the CPU ran the model."),
-        (CUDA, "CUDA could not start (no NVIDIA GPU, or its libraries such as CUDA/cuDNN are missing), so the CPU "
-               "ran the model."),
+        (
+            CUDA,
+            "CUDA could not start (no NVIDIA GPU, or its libraries such as CUDA/cuDNN are missing), so the CPU "
+            "ran the model.",
+        ),
     ],
 )
 def test_fallback_warning_names_the_provider_and_why(provider, expected):
     assert fallback_warning(provider) == expected
-    assert fallback_warning(provider, "device lost").startswith(f"{expected.split(' could')[0]} could not start "
-                                                                 "(device lost)")
+    assert fallback_warning(provider, "device lost").startswith(
+        f"{expected.split(' could')[0]} could not start (device lost)"
+    )

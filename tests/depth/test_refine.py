@@ -7,7 +7,6 @@ from PIL import Image
 
 from addon.depth import DepthError
 from addon.depth.refine import refine_depth
-
 from tests.tool_scripts import load_tool
 
 WIDTH, HEIGHT = 256, 192
@@ -59,8 +58,9 @@ def square_mask(left=70, right=181, top=50, bottom=133):
 
 @pytest.mark.parametrize("offset", [0, 1, 2, 3])  # where the edge falls inside a low-resolution pixel
 def test_step_edges_take_one_side_and_sit_on_the_photos_edge(offset):
-    photo, exact = two_layer_scene(square_mask(left=64 + offset, right=180 + offset, top=48 + offset,
-                                               bottom=132 + offset))
+    photo, exact = two_layer_scene(
+        square_mask(left=64 + offset, right=180 + offset, top=48 + offset, bottom=132 + offset)
+    )
     coarse = box_average(exact)
     refined = refine_depth(photo, coarse)
 
@@ -87,7 +87,7 @@ def test_ring_with_a_hole_shows_the_background_through_it():
 
 @pytest.mark.parametrize(("left", "width"), [(101, 3), (102, 2), (99, 3)])
 def test_a_thin_pole_gets_its_own_depth_not_an_in_between_one(left, width):
-    y, x = grid()
+    _y, x = grid()
     pole = (x >= left) & (x < left + width)
     photo, exact = two_layer_scene(pole, near=0.9, far=0.1)
     coarse = box_average(exact)
@@ -114,7 +114,7 @@ def test_a_slanted_plane_with_texture_stays_smooth():
 
 
 def test_a_step_on_a_slope_snaps_to_the_slope_on_both_sides():
-    y, x = grid()
+    y, _x = grid()
     floor = (0.1 + 0.5 * y / HEIGHT).astype(np.float32)
     mask = square_mask(left=66, right=170, top=46, bottom=130)
     exact = np.where(mask, 0.9, floor).astype(np.float32)
@@ -137,7 +137,7 @@ def near_silhouettes(depth, reach=2, tear=1.1):
     ratio = np.ones_like(depth)
     for dy in range(3):
         for dx in range(3):
-            neighbour = padded[dy:dy + height, dx:dx + width]
+            neighbour = padded[dy : dy + height, dx : dx + width]
             ratio = np.maximum(ratio, np.maximum(neighbour / depth, depth / neighbour))
     near = ratio > tear
     for _ in range(reach):

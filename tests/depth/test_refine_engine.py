@@ -67,8 +67,9 @@ def test_a_small_depth_file_is_refined_to_the_photo(step_files):
 
 def test_a_depth_file_as_fine_as_the_photo_is_kept(tmp_path):
     photo = save_jpeg(tmp_path / "photo.jpg", split_photo(400, 300))
-    depth = write_depth_file(tmp_path / "depth.npy", np.linspace(0, 1, 400, dtype=np.float32)[None].repeat(300, 0),
-                             "npy")
+    depth = write_depth_file(
+        tmp_path / "depth.npy", np.linspace(0, 1, 400, dtype=np.float32)[None].repeat(300, 0), "npy"
+    )
     result = DepthRequest(str(photo), depth_path=str(depth)).run()
     assert not result.refined
     np.testing.assert_array_equal(result.depth, np.load(depth))
@@ -99,8 +100,13 @@ def test_non_finite_pixels_in_a_small_depth_file_give_a_finite_map(tmp_path):
 
 
 def depth_solve(*args):
-    return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "depth_solve.py"), *map(str, args)],
-                          capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "depth_solve.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
 
 
 def test_batch_tool_refines_unless_told_not_to(tmp_path, split_jpeg, tiny_model_path):
@@ -108,10 +114,13 @@ def test_batch_tool_refines_unless_told_not_to(tmp_path, split_jpeg, tiny_model_
     for out, flags in ((refined, ()), (bilinear, ("--no-refine",))):
         run = depth_solve(split_jpeg, "--out", out, "--model-file", tiny_model_path, "--format", "npy", *flags)
         assert run.returncode == 0, run.stderr
-    np.testing.assert_array_equal(np.load(refined / "split.npy"),
-                                  estimate_depth(split_jpeg, model_path=tiny_model_path).depth)
-    np.testing.assert_array_equal(np.load(bilinear / "split.npy"),
-                                  estimate_depth(split_jpeg, model_path=tiny_model_path, refine_edges=False).depth)
+    np.testing.assert_array_equal(
+        np.load(refined / "split.npy"), estimate_depth(split_jpeg, model_path=tiny_model_path).depth
+    )
+    np.testing.assert_array_equal(
+        np.load(bilinear / "split.npy"),
+        estimate_depth(split_jpeg, model_path=tiny_model_path, refine_edges=False).depth,
+    )
     assert in_between(np.load(refined / "split.npy")) == 0 < in_between(np.load(bilinear / "split.npy"))
 
 

@@ -59,7 +59,7 @@ def files_under(folder: Path) -> list[str]:
 
 
 try:
-    import bpy  # first: the bpy module sets up Blender's own modules (addon_utils...)
+    import bpy  # noqa: I001  (first: the bpy module sets up Blender's own modules, addon_utils among them)
     import addon_utils
 
     bpy.ops.preferences.extension_repo_add(name=REPO, type='LOCAL')
@@ -99,7 +99,8 @@ try:
         active_object=photo_object.name if photo_object else None,
         modifiers=[m.type for m in photo_object.modifiers] if photo_object else [],
         vertex_count=len(photo_object.evaluated_get(bpy.context.evaluated_depsgraph_get()).data.vertices)
-        if photo_object else 0,
+        if photo_object
+        else 0,
         model_id=getattr(getattr(photo_object, "monocular_photo", None), "model_id", None),
         provider=getattr(getattr(photo_object, "monocular_photo", None), "provider", None),
         onnxruntime_file=onnxruntime.__file__,

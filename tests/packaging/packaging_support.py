@@ -23,5 +23,7 @@ def run_build(*args: str) -> subprocess.CompletedProcess:
     """tools/release/build_extension.py with `args`, as a user runs it."""
     return subprocess.run(
         [sys.executable, str(BUILD_TOOL), "--wheel-cache", str(WHEEL_CACHE), *args],
-        capture_output=True, text=True, cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
     )

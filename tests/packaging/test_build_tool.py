@@ -11,22 +11,39 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging_support import REPO_ROOT, WHEEL_CACHE, run_build, this_platform
 
 from tests.tool_scripts import load_tool
-
-from packaging_support import REPO_ROOT, WHEEL_CACHE, run_build, this_platform
 
 build_extension = load_tool("release/build_extension")
 BuildError = build_extension.BuildError
 
 # Top-level module of each bundled distribution (what `import` sees).
 TOP_LEVEL_MODULES = {
-    "onnxruntime": "onnxruntime", "onnxruntime-gpu": "onnxruntime", "pillow": "PIL", "openexr": "OpenEXR",
+    "onnxruntime": "onnxruntime",
+    "onnxruntime-gpu": "onnxruntime",
+    "pillow": "PIL",
+    "openexr": "OpenEXR",
 }
 # Modules every Blender provides to add-ons.
 BLENDER_MODULES = {
-    "bpy", "bpy_extras", "bpy_types", "mathutils", "bmesh", "gpu", "gpu_extras", "blf", "bl_math", "idprop", "aud",
-    "imbuf", "addon_utils", "bl_ui", "bl_operators", "rna_prop_ui", "numpy",
+    "bpy",
+    "bpy_extras",
+    "bpy_types",
+    "mathutils",
+    "bmesh",
+    "gpu",
+    "gpu_extras",
+    "blf",
+    "bl_math",
+    "idprop",
+    "aud",
+    "imbuf",
+    "addon_utils",
+    "bl_ui",
+    "bl_operators",
+    "rna_prop_ui",
+    "numpy",
 }
 DEFAULT_MODEL_ID = "midas_v21_small_256"
 
@@ -111,7 +128,9 @@ def test_every_third_party_import_of_the_addon_is_bundled():
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 imported.add(node.module.split(".")[0])
     third_party = imported - set(sys.stdlib_module_names) - BLENDER_MODULES
-    assert third_party <= bundled, f"add a wheel for {sorted(third_party - bundled)} to tools/release/build_extension.py"
+    assert third_party <= bundled, (
+        f"add a wheel for {sorted(third_party - bundled)} to tools/release/build_extension.py"
+    )
 
 
 def test_cuda_flavour_bundles_the_gpu_runtime_for_linux_and_windows_only():

@@ -24,7 +24,9 @@ def installed_run(dev_zip, tmp_path_factory) -> dict:
     Image.fromarray(np.broadcast_to(gradient, (height, width, 3)).copy()).save(photo)
     result = subprocess.run(
         [sys.executable, str(INSTALL_CHECK), str(dev_zip), str(photo), str(work)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     lines = result.stdout.strip().splitlines()
     assert lines, f"no report (exit status {result.returncode}):\n{result.stderr[-4000:]}"

@@ -197,10 +197,22 @@ def fetch_wheel(cache: Path, requirement: str, platform: str, python: str) -> Pa
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as download_dir:
         command = [
-            sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
-            "--only-binary=:all:", "--no-deps", "--implementation", "cp", "--python-version", python,
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--only-binary=:all:",
+            "--no-deps",
+            "--implementation",
+            "cp",
+            "--python-version",
+            python,
             *(arg for tag in PIP_PLATFORMS[platform] for arg in ("--platform", tag)),
-            "--dest", download_dir, requirement,
+            "--dest",
+            download_dir,
+            requirement,
         ]
         print(f"  downloading {requirement} for {platform}, Python {python}", flush=True)
         result = subprocess.run(command, capture_output=True, text=True)
@@ -249,8 +261,10 @@ def _registry(path: Path = ROOT / "onnx_models" / "registry.toml") -> tuple[dict
     try:
         from addon.depth.models import DEFAULT_MODEL_ID
     except ImportError as exc:
-        raise BuildError(f"The depth engine cannot be imported ({exc}): run this tool with a Python that has the "
-                         "test requirements, e.g. .venv/bpy52/bin/python tools/release/build_extension.py") from exc
+        raise BuildError(
+            f"The depth engine cannot be imported ({exc}): run this tool with a Python that has the "
+            "test requirements, e.g. .venv/bpy52/bin/python tools/release/build_extension.py"
+        ) from exc
 
     if not path.is_file():
         raise BuildError(f"The model registry {path} is missing.")
@@ -350,12 +364,15 @@ def find_extension_cli() -> Path:
     for pattern in patterns:
         if found := sorted(glob.glob(pattern), key=lambda p: [int(n) for n in re.findall(r"/bpy/(\d+)\.(\d+)/", p)[0]]):
             return Path(found[-1])
-    raise BuildError("No Blender extension CLI (bpy/*/scripts/addons_core/bl_pkg/cli/blender_ext.py) found: "
-                     "run tools/setup_env.sh first or use a Python that has the bpy module.")
+    raise BuildError(
+        "No Blender extension CLI (bpy/*/scripts/addons_core/bl_pkg/cli/blender_ext.py) found: "
+        "run tools/setup_env.sh first or use a Python that has the bpy module."
+    )
 
 
-def staged_manifest(manifest: Path, platforms: list[str], wheel_names: list[str],
-                    blender_line: tuple[str, str] | None = None) -> str:
+def staged_manifest(
+    manifest: Path, platforms: list[str], wheel_names: list[str], blender_line: tuple[str, str] | None = None
+) -> str:
     """The source manifest with this build's `platforms` and `wheels` inserted before its first table; with
     `blender_line` (min, exclusive max or ""), its Blender versions narrowed to that line."""
     text = manifest.read_text(encoding="utf-8")
@@ -391,7 +408,9 @@ def stage_package(flavour: Flavour, stage_dir: Path) -> None:
     """Everything but the wheels and the manifest: the package, the node group .blend and the model."""
     node_blend = ROOT / "node_assets" / "monocular_photo.blend"
     if not node_blend.is_file():
-        raise BuildError(f"{node_blend} is missing: generate it with .venv/bpy42/bin/python tools/release/build_node_assets.py")
+        raise BuildError(
+            f"{node_blend} is missing: generate it with .venv/bpy42/bin/python tools/release/build_node_assets.py"
+        )
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
     shutil.copytree(ROOT / "addon", stage_dir, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
@@ -408,8 +427,13 @@ def stage_package(flavour: Flavour, stage_dir: Path) -> None:
         stage_real_model(stage_dir / "onnx_models")
 
 
-def stage_wheels(stage_dir: Path, manifest: Path, platforms: list[str], wheels: list[Path],
-                 blender_line: tuple[str, str] | None = None) -> None:
+def stage_wheels(
+    stage_dir: Path,
+    manifest: Path,
+    platforms: list[str],
+    wheels: list[Path],
+    blender_line: tuple[str, str] | None = None,
+) -> None:
     """Put `wheels` (replacing any staged before) and the manifest listing them into the staged package."""
     if (stage_dir / "wheels").exists():
         shutil.rmtree(stage_dir / "wheels")
@@ -429,8 +453,14 @@ def run_cli(cli: Path, *args: str) -> str:
     return output
 
 
-def build(flavour: Flavour, platforms: list[str], cache: Path, dist: Path,
-          manifest: Path = ROOT / MANIFEST_NAME, stage_dir: Path | None = None) -> list[Path]:
+def build(
+    flavour: Flavour,
+    platforms: list[str],
+    cache: Path,
+    dist: Path,
+    manifest: Path = ROOT / MANIFEST_NAME,
+    stage_dir: Path | None = None,
+) -> list[Path]:
     """Build, validate and publish the flavour into `dist`/<flavour>/; returns the zips.
 
     `stage_dir` defaults to build/stage-<flavour>/ and is replaced; give each concurrent build its own.
@@ -457,13 +487,23 @@ def build(flavour: Flavour, platforms: list[str], cache: Path, dist: Path,
         for suffix, wheels, line in staged:
             stage_wheels(stage_dir, manifest, platforms, wheels, line)
             run_cli(cli, "validate", str(stage_dir), *tags_args)
-            run_cli(cli, "build", "--split-platforms", "--source-dir", str(stage_dir), "--output-filepath",
-                    str(partial / f"{EXTENSION_ID}-{flavour.name}-{version}{suffix}.zip"), *tags_args)
+            run_cli(
+                cli,
+                "build",
+                "--split-platforms",
+                "--source-dir",
+                str(stage_dir),
+                "--output-filepath",
+                str(partial / f"{EXTENSION_ID}-{flavour.name}-{version}{suffix}.zip"),
+                *tags_args,
+            )
         zips = sorted(partial.glob("*.zip"))
         built = {platform for z in zips for platform in platforms if z.stem.endswith(platform.replace("-", "_"))}
         if len(zips) != len(platforms) * len(staged) or built != set(platforms):
-            raise BuildError(f"Expected {len(staged)} zip(s) per platform ({', '.join(platforms)}), got: "
-                             f"{', '.join(z.name for z in zips) or 'none'}.")
+            raise BuildError(
+                f"Expected {len(staged)} zip(s) per platform ({', '.join(platforms)}), got: "
+                f"{', '.join(z.name for z in zips) or 'none'}."
+            )
         for zip_path in zips:
             run_cli(cli, "validate", str(zip_path), *tags_args)
         run_cli(cli, "server-generate", "--repo-dir", str(partial), "--html")
@@ -482,7 +522,7 @@ def build(flavour: Flavour, platforms: list[str], cache: Path, dist: Path,
 
 
 def _line_name(python: str) -> str:
-    """"4.2-5.0" for Python 3.11's Blender line, "5.1-and-newer" for 3.13's."""
+    """ "4.2-5.0" for Python 3.11's Blender line, "5.1-and-newer" for 3.13's."""
     minimum, maximum = BLENDER_LINES[python]
     short = ".".join(minimum.split(".")[:2])
     if not maximum:
@@ -495,20 +535,39 @@ def _line_name(python: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flavour", choices=("cpu", "cuda", "dev"), default="cpu")
-    parser.add_argument("--platform", action="append", choices=sorted(PIP_PLATFORMS),
-                        help="build only for this platform (repeatable; default: every platform of the flavour)")
-    parser.add_argument("--test-model", action="store_true",
-                        help="bundle the tiny test model instead of the real default model (a development build)")
-    parser.add_argument("--wheel-cache", type=Path, default=ROOT / "build" / "wheel-cache",
-                        help="folder where downloaded wheels are kept and reused (default: build/wheel-cache)")
-    parser.add_argument("--dist", type=Path, default=ROOT / "dist",
-                        help="the repositories are written into DIST/<flavour>/ (default: dist)")
-    parser.add_argument("--stage-dir", type=Path,
-                        help="folder to stage the extension in, replaced if present (default: build/stage-<flavour>)")
+    parser.add_argument(
+        "--platform",
+        action="append",
+        choices=sorted(PIP_PLATFORMS),
+        help="build only for this platform (repeatable; default: every platform of the flavour)",
+    )
+    parser.add_argument(
+        "--test-model",
+        action="store_true",
+        help="bundle the tiny test model instead of the real default model (a development build)",
+    )
+    parser.add_argument(
+        "--wheel-cache",
+        type=Path,
+        default=ROOT / "build" / "wheel-cache",
+        help="folder where downloaded wheels are kept and reused (default: build/wheel-cache)",
+    )
+    parser.add_argument(
+        "--dist",
+        type=Path,
+        default=ROOT / "dist",
+        help="the repositories are written into DIST/<flavour>/ (default: dist)",
+    )
+    parser.add_argument(
+        "--stage-dir",
+        type=Path,
+        help="folder to stage the extension in, replaced if present (default: build/stage-<flavour>)",
+    )
     args = parser.parse_args(argv)
 
-    flavour = Flavour(wheels="cpu" if args.flavour == "dev" else args.flavour,
-                      test_model=args.test_model or args.flavour == "dev")
+    flavour = Flavour(
+        wheels="cpu" if args.flavour == "dev" else args.flavour, test_model=args.test_model or args.flavour == "dev"
+    )
     platforms = list(dict.fromkeys(args.platform or FLAVOUR_PLATFORMS[flavour.wheels]))
     if unsupported := [p for p in platforms if p not in FLAVOUR_PLATFORMS[flavour.wheels]]:
         parser.error(f"the {args.flavour} flavour is not built for {', '.join(unsupported)}")

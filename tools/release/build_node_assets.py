@@ -14,8 +14,8 @@ import bpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from addon import node_group  # noqa: E402
-from addon.depth.paths import NODE_ASSET_BLEND  # noqa: E402
+from addon import node_group
+from addon.depth.paths import NODE_ASSET_BLEND
 
 OLDEST_SUPPORTED = (4, 2)  # blender_version_min in blender_manifest.toml
 
@@ -42,8 +42,9 @@ def main():
     args = parser.parse_args()
     if bpy.app.version[:2] != OLDEST_SUPPORTED:
         # A file saved by a newer Blender may not open in the oldest one the extension supports.
-        parser.error(f"run with Blender {OLDEST_SUPPORTED[0]}.{OLDEST_SUPPORTED[1]} (.venv/bpy42), "
-                     f"not {bpy.app.version_string}")
+        parser.error(
+            f"run with Blender {OLDEST_SUPPORTED[0]}.{OLDEST_SUPPORTED[1]} (.venv/bpy42), not {bpy.app.version_string}"
+        )
     build(args.out)
     print(f"Blender {bpy.app.version_string}: wrote {args.out}")
 

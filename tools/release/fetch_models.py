@@ -19,9 +19,9 @@ from pathlib import Path
 # tools/ is not a package: put the repo root on sys.path to import the engine's registry code.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from addon.depth.errors import ModelError  # noqa: E402
-from addon.depth.models import ModelSpec, file_sha256, load_registry  # noqa: E402
-from addon.depth.paths import MODEL_REGISTRY, MODELS_DIR  # noqa: E402
+from addon.depth.errors import ModelError
+from addon.depth.models import ModelSpec, file_sha256, load_registry
+from addon.depth.paths import MODEL_REGISTRY, MODELS_DIR
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60
