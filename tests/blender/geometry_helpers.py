@@ -1,4 +1,7 @@
-"""Helpers shared by the geometry tests: synthetic photos and depth maps, evaluated meshes."""
+"""Helpers shared by the geometry tests: synthetic photos and depth maps, evaluated meshes, renders."""
+
+import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,3 +69,31 @@ def evaluated_mesh(obj):
         return positions.reshape(-1, 3), uvs, faces, face_materials
     finally:
         evaluated.to_mesh_clear()
+
+
+def psnr(a, b) -> float:
+    """PSNR in dB between two 8-bit images (inf when equal)."""
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def render_from_scene_camera(scene, width, height, folder) -> np.ndarray:
+    """A Cycles render (HxWx3 uint8) of the scene from its camera, each pixel sampled at its centre, against a
+    magenta world: any pixel the mesh leaves uncovered shows, even in the photo's dark areas."""
+    scene.world = bpy.data.worlds.new("Magenta")
+    scene.world.color = (1.0, 0.0, 1.0)
+    if scene.world.node_tree is not None:  # from Blender 5.0 every world uses nodes
+        scene.world.node_tree.nodes["Background"].inputs["Color"].default_value = (1.0, 0.0, 1.0, 1.0)
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = 4
+    scene.cycles.use_adaptive_sampling = False
+    scene.cycles.use_denoising = False
+    scene.cycles.filter_width = 0.01  # every sample at the pixel centre: no blur across pixels
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
+    scene.render.dither_intensity = 0.0  # the view transform is the add-on's: it set up this camera
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGB"
+    scene.render.filepath = str(Path(folder) / "render.png")
+    bpy.ops.render.render(write_still=True)
+    return np.asarray(Image.open(scene.render.filepath).convert("RGB"))

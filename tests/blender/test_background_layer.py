@@ -3,7 +3,6 @@ drawn by the node group behind the front layer only behind tears and in the bord
 and colour image, hidden from the photo's camera, changed live without refilling."""
 
 import dataclasses
-import math
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from geometry_helpers import depth_result, write_photo
+from geometry_helpers import depth_result, psnr, render_from_scene_camera, write_photo
 
 import addon.depth.jobs
 from addon import node_group, photo_object
@@ -424,37 +423,13 @@ def test_tiny_photo_is_refused_without_a_half_built_object(factory_scene, tmp_pa
     assert datablock_counts() == before
 
 
-def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
-
-
 @pytest.mark.slow
 def test_layer_is_hidden_from_the_photo_camera(factory_scene, photo, tmp_path):
     _path, pixels = photo
     depth = block_depth(background=0.1)
     obj, _layer = build(photo, depth, resolution=48)
     assert len(evaluated_layers(obj).faces_of(photo_object.background_material(obj))) > 0
-    scene = factory_scene
-    # A magenta world: any pixel the mesh leaves uncovered shows.
-    scene.world = bpy.data.worlds.new("Magenta")
-    scene.world.color = (1.0, 0.0, 1.0)
-    if scene.world.node_tree is not None:
-        scene.world.node_tree.nodes["Background"].inputs["Color"].default_value = (1.0, 0.0, 1.0, 1.0)
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = 4
-    scene.cycles.use_adaptive_sampling = False
-    scene.cycles.use_denoising = False
-    scene.cycles.filter_width = 0.01
-    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = WIDTH, HEIGHT, 100
-    scene.render.dither_intensity = 0.0
-    scene.render.image_settings.file_format = "PNG"
-    scene.render.image_settings.color_mode = "RGB"
-    scene.render.filepath = str(tmp_path / "render.png")
-    bpy.ops.render.render(write_still=True)
-
-    rendered = np.asarray(Image.open(tmp_path / "render.png").convert("RGB"))
+    rendered = render_from_scene_camera(factory_scene, WIDTH, HEIGHT, tmp_path)
     value = psnr(rendered, pixels)
     assert value >= 35.0, f"PSNR {value:.1f} dB"
 

@@ -1,7 +1,6 @@
 """The photo object's data: images, material, node group, camera, failure cleanup, save/reload, render."""
 
 import dataclasses
-import math
 
 import numpy as np
 import pytest
@@ -9,7 +8,15 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from geometry_helpers import datablock_counts, depth_result, evaluated_mesh, smooth_depth, write_photo
+from geometry_helpers import (
+    datablock_counts,
+    depth_result,
+    evaluated_mesh,
+    psnr,
+    render_from_scene_camera,
+    smooth_depth,
+    write_photo,
+)
 
 from addon import node_group, photo_object
 from addon.depth import DepthResult
@@ -220,11 +227,6 @@ def test_save_and_reload_gives_the_same_geometry(factory_scene, photo_path, tmp_
     np.testing.assert_array_equal(image_values(image)[::-1, :, 0], depth)
 
 
-def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
-
-
 @pytest.mark.slow
 def test_render_from_the_created_camera_reproduces_the_photo(factory_scene, tmp_path):
     width, height = 64, 48
@@ -236,25 +238,6 @@ def test_render_from_the_created_camera_reproduces_the_photo(factory_scene, tmp_
     obj = photo_object.create_photo_object(bpy.context, photo_path, depth_result(depth), settings)
     assert len(evaluated_mesh(obj)[2]) > 47 * 35  # more faces than the 48x36 grid: some were torn
 
-    scene = factory_scene
-    # A magenta world: any pixel the mesh leaves uncovered shows, even in the photo's dark areas.
-    scene.world = bpy.data.worlds.new("Magenta")
-    scene.world.color = (1.0, 0.0, 1.0)
-    if scene.world.node_tree is not None:  # from Blender 5.0 every world uses nodes
-        scene.world.node_tree.nodes["Background"].inputs["Color"].default_value = (1.0, 0.0, 1.0, 1.0)
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = 4
-    scene.cycles.use_adaptive_sampling = False
-    scene.cycles.use_denoising = False
-    scene.cycles.filter_width = 0.01  # every sample at the pixel centre: no blur across pixels
-    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
-    scene.render.dither_intensity = 0.0  # the view transform is the add-on's: it set up this camera
-    scene.render.image_settings.file_format = "PNG"
-    scene.render.image_settings.color_mode = "RGB"
-    scene.render.filepath = str(tmp_path / "render.png")
-    bpy.ops.render.render(write_still=True)
-
-    rendered = np.asarray(Image.open(tmp_path / "render.png").convert("RGB"))
+    rendered = render_from_scene_camera(factory_scene, width, height, tmp_path)
     value = psnr(rendered, photo)
     assert value >= 35.0, f"PSNR {value:.1f} dB"
