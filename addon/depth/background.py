@@ -220,8 +220,8 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
             # search radius) are background after all: they keep their own depth and their colours may fill.
             background = valid & ~in_front
         layer_inverse = np.where(background, inverse, filled_inverse)
-        layer_colour = _fill_colour(photo, background, valid & ~band & ~foreground, copy_offsets, seam_weights,
-                                    inverse, layer_inverse, ratio)
+        layer_colour = _fill_colour(photo, background, band, valid & ~band & ~foreground, copy_offsets,
+                                    seam_weights, inverse, layer_inverse, ratio)
 
     # Beyond the frame the photo's surface continues, whatever touches the border (unknown pixels filled).
     pad_x, pad_y = margin_pixels((width, height), margin)
@@ -424,10 +424,11 @@ def _fill_inverse_depth(inverse, sources):
     return mean[..., 2] + slope[..., 0] * (cols - mean[..., 0]) + slope[..., 1] * (rows - mean[..., 1])
 
 
-def _fill_colour(photo, background, candidates, copy_offsets, seam_weights, inverse, layer_inverse, ratio):
-    """uint8 colours: the photo at the `background` pixels; elsewhere a copy of the colour sources (the
-    `candidates` off the rim of the others: antialiased pixels there are part foreground) shifted away from the
-    foreground (see the module docstring), its low frequencies moved toward the sources' low-pass by
+def _fill_colour(photo, background, band, candidates, copy_offsets, seam_weights, inverse, layer_inverse,
+                 ratio):
+    """uint8 colours: the photo at the `background` pixels; on the `band` (and next to it) a copy of the colour
+    sources (the `candidates` off the rim of the others: antialiased pixels there are part foreground) shifted
+    away from the foreground (see the module docstring), its low frequencies moved toward the sources' low-pass by
     `seam_weights` (1 at the silhouette, so that the copy joins the background there without a seam in
     brightness)."""
     height, width = background.shape
@@ -442,8 +443,11 @@ def _fill_colour(photo, background, candidates, copy_offsets, seam_weights, inve
     centre = _pull_push(np.stack([cols, rows], axis=2), weights)
     low = _pull_push(photo.astype(np.float32), weights, COLOUR_SMOOTH_LEVELS)
     colour = photo.astype(np.float32)
-    # Background pixels keep their own colour: the rim's geometry meets the front layer's (same depth).
-    targets = np.nonzero(~background)
+    # Background pixels keep their own colour: the rim's geometry meets the front layer's (same depth). The
+    # others without geometry (the foreground's interior) take the low-pass, except next to the band, where
+    # bilinear sampling reaches.
+    colour[~background] = low[~background]
+    targets = np.nonzero(~background & _grow(band))
     # Away from the foreground: toward the centre of the sources that fill the pixel.
     away = centre[targets] - np.stack([targets[1], targets[0]], axis=1)
     length = np.maximum(np.hypot(away[:, 0], away[:, 1]), 1e-3)
@@ -455,19 +459,23 @@ def _fill_colour(photo, background, candidates, copy_offsets, seam_weights, inve
     sideways = np.zeros_like(offset)
     sideways[:, 0] = np.where(away[:, 0] >= 0.0, 1.0, -1.0) * copy_offsets[targets]
     shifts = [factor * direction for direction in (sideways, offset) for factor in COPY_OFFSET_FACTORS]
-    for shift in shifts + [2.0 * away]:
-        copy_cols = np.rint(targets[1] + shift[:, 0]).astype(np.int64)
-        copy_rows = np.rint(targets[0] + shift[:, 1]).astype(np.int64)
+    # First only from a surface at about the layer's depth there (the floor's colour not onto the wall behind),
+    # then from any (the layer's depth behind an object standing on a floor may be the wall's).
+    attempts = [(shift, True) for shift in shifts] + [(shift, False) for shift in shifts] + [(2.0 * away, False)]
+    seams = seam_weights[targets][:, None]
+    for shift, same_depth in attempts:
+        left = np.nonzero(~copied)[0]
+        copy_cols = np.rint(targets[1][left] + shift[left, 0]).astype(np.int64)
+        copy_rows = np.rint(targets[0][left] + shift[left, 1]).astype(np.int64)
         within = (copy_rows >= 0) & (copy_rows < height) & (copy_cols >= 0) & (copy_cols < width)
         copy_rows, copy_cols = np.where(within, copy_rows, 0), np.where(within, copy_cols, 0)
-        # Only from a surface at about the layer's depth there (the floor's colour not onto the wall behind).
-        source_inverse = inverse[copy_rows, copy_cols]
-        take = (~copied & within & sources[copy_rows, copy_cols] & (source_inverse < ratio * target_inverse)
-                & (target_inverse < ratio * source_inverse))
-        copy_rows, copy_cols = copy_rows[take], copy_cols[take]
-        seam = seam_weights[targets][take][:, None]
-        filled[take] = colour[copy_rows, copy_cols] + seam * (filled[take] - low[copy_rows, copy_cols])
-        copied |= take
+        take = within & sources[copy_rows, copy_cols]
+        if same_depth:
+            source_inverse, layer_there = inverse[copy_rows, copy_cols], target_inverse[left]
+            take &= (source_inverse < ratio * layer_there) & (layer_there < ratio * source_inverse)
+        copy_rows, copy_cols, left = copy_rows[take], copy_cols[take], left[take]
+        filled[left] = photo[copy_rows, copy_cols] + seams[left] * (filled[left] - low[copy_rows, copy_cols])
+        copied[left] = True
     colour[targets] = filled
     return np.clip(colour + 0.5, 0.0, 255.0).astype(np.uint8)
 
