@@ -36,23 +36,36 @@ foreground. It is clamped to a plausible range (at most 1.5x nearer in inverse d
 for "INVERSE" never beyond d = 0 or 1, for "DEPTH" at most twice the farthest distance), and on the band it
 is behind the photo's own surface by construction.
 
-Colour fill under the foreground: texture by mirroring, smoothness by pull-push, background only. The colour
-sources are the depth sources plus the near-side pixels that turn out not to be in front of the continued
-background (a slope rising within the search radius). A pixel to fill takes the colour of its mirror image
-through the centre p̄ of the sources that fill it (2 p̄ - p: next to a silhouette this is the background
-just across it, so the texture continues across the edge like a reflection) where that is a colour source,
-else the sources' pull-push mean colour. Never a foreground colour; a few array operations, no search. An
-exemplar search (PatchMatch) or an inpainting network would hide the reflections' symmetry better and are the
-upgrades.
+Colour fill under the foreground: a shifted copy of the background, background only. The colour sources are
+the photo's pixels that are neither in the band nor the foreground proper and lie more than COLOUR_RIM pixels
+from any other pixel: a silhouette is antialiased, so the background pixels along it are part foreground
+colour, and copied into the band they would draw a ghost of the silhouette. The foreground proper is grown
+from the jumps' near side, carrying the far side's inverse depth, into the pixels in front of it (never across
+a jump): a floor running toward the camera beside an object is near side (in front of the wall behind the
+object's top) but not foreground, as it lies beyond the object's far-side edge, and where the object stands on
+the floor its bottom is not in front of the floor behind its sides; so the floor's colour fills the band
+behind the object's lower part. A pixel to fill copies the colour source at an offset just beyond its band's
+width (a translation, a "shift map": textures and stripes continue unreflected), sideways first (camera moves
+mostly reveal the sides of objects, and horizontal structures such as a horizon, floor rows or wall courses
+stay straight), else along the direction away from the foreground (toward the centre p̄ of the sources that
+fill it), at 1, 1.5, 2 or 3 times the offset, the first that lands on a source whose inverse depth is within
+the tear ratio of the layer's there (a floor's colour is not copied onto the wall behind); else its mirror
+image through p̄ (2 p̄ - p); else the sources' pull-push low-pass. Near the silhouette (out to SEAM_REACH of
+the band) the copy's low frequencies are moved toward the low-pass of the sources around the pixel, so that
+the copy joins the background there without a step in brightness. Never a foreground colour; a few array
+operations, no search. An exemplar search (PatchMatch) or an inpainting network would choose the copies better
+and are the upgrades.
 
 Beyond the frame (border extension) the photo's surface continues, whatever touches the border, foreground
 included (the front layer stops at the frame; the scene does not). Depth: each row, then each column, is
 extended linearly in inverse depth with the slope of its last 8 pixels when they hold no tear-sized step
 (exact for planes; a floor keeps its slope), constantly otherwise (a jump at the border stays a clean jump,
 never an in-between depth), within 1.5x of the border pixel's inverse depth (a curved surface's slope would
-run away). Colour: the photo mirrored at its border where the mirrored pixel's inverse depth is within 1.5x of
-the extended surface's (floors and walls keep their texture), the border pixel's colour streaked outward
-where it is not (so an object inside the frame is not mirrored onto a surface that continues something else).
+run away). Colour: the photo mirrored at its border, else shifted outward by the margin (a translation),
+whichever first has an inverse depth within 1.5x of the extended surface's (floors and walls keep their
+texture) and is not the foreground proper or its band (grown by 2 pixels) unless the border pixel it
+continues is (an object cut by the frame continues; one standing inside it is not copied onto the floor
+beside it); the border pixel's colour streaked outward where neither is.
 
 Band, reach and coverage. A near-side pixel is in the band when its filled background is behind it by the
 tear ratio, and it lies within w = clip(max_shift * L * (1 - q_background / q_pixel), 2, max_shift * L) pixels
@@ -88,6 +101,14 @@ MIN_BAND_WIDTH = 2
 PLAUSIBLE_NEARER = 1.5
 # Pixels at the frame's border whose slope continues beyond it.
 SLOPE_SPAN = 8
+# Background pixels this close to the foreground are no colour sources (antialiased: part foreground colour).
+COLOUR_RIM = 2
+# The fill's low frequencies come from a pull-push low-pass of about 2^levels pixels.
+COLOUR_SMOOTH_LEVELS = 2
+# The copy's low frequencies join the surroundings' from the silhouette out to this fraction of the band.
+SEAM_REACH = 0.5
+# Where the shifted copy is tried, in multiples of its offset (see _fill_colour).
+COPY_OFFSET_FACTORS = (1.0, 1.5, 2.0, 3.0)
 # `BackgroundLayer.reach` where the layer has no geometry at any reach.
 NO_GEOMETRY = 2.0
 
@@ -159,16 +180,26 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
     ratio = 1.0 + tear_threshold
     band_width = max(float(MIN_BAND_WIDTH), max_shift * max(width, height))
 
-    far_edge = _far_edge_pixels(inverse, valid, ratio)
-    near_side = np.zeros_like(valid)
+    far_edge, near_edge, edge_reference = _edge_pixels(inverse, valid, ratio)
+    near_side = foreground = np.zeros_like(valid)
     if far_edge.any():
         search_radius = int(math.ceil(NEAR_SIDE_SEARCH_IN_BAND_WIDTHS * band_width))
         edge_inverse = np.where(far_edge, inverse, np.inf).astype(np.float32)
         near_side = valid & (inverse > ratio * _window_min(edge_inverse, search_radius))
+        # The foreground proper, for the colour fill: grown from the jumps' near side, carrying the far side's
+        # inverse depth, into what is in front of it, never across a jump. A floor running toward the camera
+        # beside an object is near side (in front of the wall behind the object's top) but not foreground: it
+        # lies beyond the object's far-side edge, and where the object stands on it the object's bottom is not
+        # in front of the floor behind its sides.
+        foreground = _grow_foreground(near_edge & near_side, edge_reference, inverse, near_side, ratio,
+                                      search_radius)
     sources = valid & ~near_side
 
     band = np.zeros_like(valid)
     band_reach = np.zeros(valid.shape, dtype=np.float32)
+    # How far the colour fill copies from (see _fill_colour): just beyond the band and the sources' rim.
+    copy_offsets = np.full(valid.shape, float(COLOUR_RIM + 2), dtype=np.float32)
+    seam_weights = np.ones(valid.shape, dtype=np.float32)
     layer_inverse, layer_colour, background = inverse, photo, sources
     low, high = _plausible_range(inverse[sources], kind, near_far)
     if not sources.all():
@@ -183,11 +214,14 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
             pixels, widths = tuple(index[in_band] for index in pixels), widths[in_band]
             band[pixels] = True
             band_reach[pixels] = _distance(far_edge_table, pixels, np.floor(widths).astype(np.int64)) / widths
+            copy_offsets[pixels] = np.floor(widths) + COLOUR_RIM + 1
+            seam_weights[pixels] = np.clip(1.0 - band_reach[pixels] / SEAM_REACH, 0.0, 1.0)
             # Near-side pixels that are not in front of the continued background (a slope rising within the
             # search radius) are background after all: they keep their own depth and their colours may fill.
             background = valid & ~in_front
         layer_inverse = np.where(background, inverse, filled_inverse)
-        layer_colour = _fill_colour(photo, background)
+        layer_colour = _fill_colour(photo, background, band, valid & ~band & ~foreground, copy_offsets,
+                                    seam_weights, inverse, layer_inverse, ratio)
 
     # Beyond the frame the photo's surface continues, whatever touches the border (unknown pixels filled).
     pad_x, pad_y = margin_pixels((width, height), margin)
@@ -196,7 +230,8 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
     extended_inverse = np.clip(_extend(_extend(front_inverse, pad_y, ratio, 0), pad_x, ratio, 1),
                                *_plausible_range(inverse[valid], kind, near_far))
     extended_inverse[inside] = layer_inverse
-    extended_colour = _extend_colour(photo, front_inverse, extended_inverse, (pad_x, pad_y))
+    extended_colour = _extend_colour(photo, front_inverse, extended_inverse, (pad_x, pad_y),
+                                     _grow(_grow(foreground | band)))
     extended_colour[inside] = layer_colour
 
     # Beyond the frame, on the photo's border ring and on the far side's rim along the band: reach 0.
@@ -238,9 +273,12 @@ def _checked_inputs(photo, depth, kind, margin, max_shift, tear_threshold, near_
     return np.ascontiguousarray(photo[:, :, :3]), inverse.astype(np.float32), valid
 
 
-def _far_edge_pixels(inverse, valid, ratio):
-    """Pixels that are the farther side of a jump to one of their 8 neighbours."""
+def _edge_pixels(inverse, valid, ratio):
+    """(far, near, reference): the pixels that are the farther, and those that are the nearer, side of a jump to
+    one of their 8 neighbours, and for the near ones the inverse depth of their nearest far neighbour (0
+    elsewhere)."""
     far_edge = np.zeros_like(valid)
+    reference = np.zeros(inverse.shape, dtype=np.float32)
     height, width = inverse.shape
     # (row offset, column offset) of the neighbour: right, down, down-right, down-left.
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
@@ -249,9 +287,12 @@ def _far_edge_pixels(inverse, valid, ratio):
         b_cols = slice(max(0, dx), width - max(0, -dx))
         a, b = inverse[a_rows, a_cols], inverse[b_rows, b_cols]
         both = valid[a_rows, a_cols] & valid[b_rows, b_cols]
-        far_edge[a_rows, a_cols] |= both & (b > ratio * a)
-        far_edge[b_rows, b_cols] |= both & (a > ratio * b)
-    return far_edge
+        b_nearer, a_nearer = both & (b > ratio * a), both & (a > ratio * b)
+        far_edge[a_rows, a_cols] |= b_nearer
+        far_edge[b_rows, b_cols] |= a_nearer
+        reference[b_rows, b_cols] = np.maximum(reference[b_rows, b_cols], np.where(b_nearer, a, 0.0))
+        reference[a_rows, a_cols] = np.maximum(reference[a_rows, a_cols], np.where(a_nearer, b, 0.0))
+    return far_edge, reference > 0.0, reference
 
 
 def _window_min(values, radius):
@@ -303,6 +344,51 @@ def _distance(table, pixels, upper):
     return high.astype(np.float32)
 
 
+def _grow_foreground(seeds, reference, inverse, allowed, ratio, limit):
+    """bool: the pixels reached from the `seeds` in at most `limit` 8-connected steps within `allowed`, each step
+    entering only a pixel more than `ratio` nearer than the largest `reference` (inverse depth of the far side,
+    carried along from the seeds) of the pixels it comes from. Grown on every second pixel of every second row
+    (a quarter of the work, for half as many steps; the colour fill needs no finer outline), then a seed or an
+    allowed pixel next to a reached one is reached."""
+    height, width = seeds.shape
+    coarse = _grow_from_seeds(_sum_2x2(seeds) > 0, _max_2x2(reference), inverse[::2, ::2], allowed[::2, ::2],
+                              ratio, (limit + 1) // 2)
+    reached = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)[:height, :width]
+    return seeds | (_grow(reached) & allowed)
+
+
+def _max_2x2(values):
+    height, width = values.shape
+    padded = np.pad(values, ((0, height % 2), (0, width % 2)))
+    return np.maximum(np.maximum(padded[0::2, 0::2], padded[1::2, 0::2]),
+                      np.maximum(padded[0::2, 1::2], padded[1::2, 1::2]))
+
+
+def _grow_from_seeds(seeds, reference, inverse, allowed, ratio, limit):
+    reached = seeds.copy()
+    carried = np.where(seeds, reference, -np.inf).astype(np.float32)
+    threshold = np.where(allowed, inverse / ratio, -np.inf).astype(np.float32)
+    for _ in range(limit - 1):
+        around = _neighbour_max(carried)
+        grown = (around > -np.inf) & (around < threshold) & ~reached
+        if not grown.any():
+            break
+        reached |= grown
+        carried[grown] = around[grown]
+    return reached
+
+
+def _neighbour_max(values):
+    """The maximum over each pixel's 3x3 neighbourhood (separable)."""
+    rows = values.copy()
+    np.maximum(rows[1:], values[:-1], out=rows[1:])
+    np.maximum(rows[:-1], values[1:], out=rows[:-1])
+    result = rows.copy()
+    np.maximum(result[:, 1:], rows[:, :-1], out=result[:, 1:])
+    np.maximum(result[:, :-1], rows[:, 1:], out=result[:, :-1])
+    return result
+
+
 def _border_ring(shape):
     """The photo's one-pixel border ring."""
     ring = np.ones(shape, dtype=bool)
@@ -338,24 +424,60 @@ def _fill_inverse_depth(inverse, sources):
     return mean[..., 2] + slope[..., 0] * (cols - mean[..., 0]) + slope[..., 1] * (rows - mean[..., 1])
 
 
-def _fill_colour(photo, sources):
-    """uint8 colours: the photo at the sources; elsewhere the colour of the pixel's mirror image through the
-    centre p̄ of the sources that fill it (2 p̄ - p) where that is a source, the sources' pull-push mean where
-    it is not."""
-    height, width = sources.shape
+def _fill_colour(photo, background, band, candidates, copy_offsets, seam_weights, inverse, layer_inverse,
+                 ratio):
+    """uint8 colours: the photo at the `background` pixels; on the `band` (and next to it) a copy of the colour
+    sources (the `candidates` off the rim of the others: antialiased pixels there are part foreground) shifted
+    away from the foreground (see the module docstring), its low frequencies moved toward the sources' low-pass by
+    `seam_weights` (1 at the silhouette, so that the copy joins the background there without a seam in
+    brightness)."""
+    height, width = background.shape
+    near_others = ~candidates
+    for _ in range(COLOUR_RIM):
+        near_others = _grow(near_others)
+    sources = candidates & ~near_others
+    if not sources.any():
+        sources = background
     rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
-    mean = _pull_push(np.concatenate([np.stack([cols, rows], axis=2), photo.astype(np.float32)], axis=2),
-                      sources.astype(np.float32))
-    colour = np.clip(mean[..., 2:5] + 0.5, 0.0, 255.0).astype(np.uint8)
-    targets = np.nonzero(~sources)
-    mirror_rows = np.rint(2.0 * mean[..., 1][targets] - targets[0]).astype(np.int64)
-    mirror_cols = np.rint(2.0 * mean[..., 0][targets] - targets[1]).astype(np.int64)
-    within = (mirror_rows >= 0) & (mirror_rows < height) & (mirror_cols >= 0) & (mirror_cols < width)
-    mirror_rows, mirror_cols = np.where(within, mirror_rows, 0), np.where(within, mirror_cols, 0)
-    copy = within & sources[mirror_rows, mirror_cols]
-    colour[targets[0][copy], targets[1][copy]] = photo[mirror_rows[copy], mirror_cols[copy]]
-    colour[sources] = photo[sources]
-    return colour
+    weights = sources.astype(np.float32)
+    centre = _pull_push(np.stack([cols, rows], axis=2), weights)
+    low = _pull_push(photo.astype(np.float32), weights, COLOUR_SMOOTH_LEVELS)
+    colour = photo.astype(np.float32)
+    # Background pixels keep their own colour: the rim's geometry meets the front layer's (same depth). The
+    # others without geometry (the foreground's interior) take the low-pass, except next to the band, where
+    # bilinear sampling reaches.
+    colour[~background] = low[~background]
+    targets = np.nonzero(~background & _grow(band))
+    # Away from the foreground: toward the centre of the sources that fill the pixel.
+    away = centre[targets] - np.stack([targets[1], targets[0]], axis=1)
+    length = np.maximum(np.hypot(away[:, 0], away[:, 1]), 1e-3)
+    offset = (copy_offsets[targets] / length)[:, None] * away
+    filled, target_inverse = low[targets], layer_inverse[targets]
+    copied = np.zeros(len(targets[0]), dtype=bool)
+    # The shifted copy (a translation: the texture continues unreflected), farther where that lands on no
+    # source; else the mirror image through the centre (2 p̄ - p); else the low-pass alone.
+    sideways = np.zeros_like(offset)
+    sideways[:, 0] = np.where(away[:, 0] >= 0.0, 1.0, -1.0) * copy_offsets[targets]
+    shifts = [factor * direction for direction in (sideways, offset) for factor in COPY_OFFSET_FACTORS]
+    # First only from a surface at about the layer's depth there (the floor's colour not onto the wall behind),
+    # then from any (the layer's depth behind an object standing on a floor may be the wall's).
+    attempts = [(shift, True) for shift in shifts] + [(shift, False) for shift in shifts] + [(2.0 * away, False)]
+    seams = seam_weights[targets][:, None]
+    for shift, same_depth in attempts:
+        left = np.nonzero(~copied)[0]
+        copy_cols = np.rint(targets[1][left] + shift[left, 0]).astype(np.int64)
+        copy_rows = np.rint(targets[0][left] + shift[left, 1]).astype(np.int64)
+        within = (copy_rows >= 0) & (copy_rows < height) & (copy_cols >= 0) & (copy_cols < width)
+        copy_rows, copy_cols = np.where(within, copy_rows, 0), np.where(within, copy_cols, 0)
+        take = within & sources[copy_rows, copy_cols]
+        if same_depth:
+            source_inverse, layer_there = inverse[copy_rows, copy_cols], target_inverse[left]
+            take &= (source_inverse < ratio * layer_there) & (layer_there < ratio * source_inverse)
+        copy_rows, copy_cols, left = copy_rows[take], copy_cols[take], left[take]
+        filled[left] = photo[copy_rows, copy_cols] + seams[left] * (filled[left] - low[copy_rows, copy_cols])
+        copied[left] = True
+    colour[targets] = filled
+    return np.clip(colour + 0.5, 0.0, 255.0).astype(np.uint8)
 
 
 def _extend(values, pad, ratio, axis):
@@ -380,22 +502,36 @@ def _extend(values, pad, ratio, axis):
     return np.moveaxis(np.concatenate([ends[0][::-1], lines, ends[1]]), 0, axis).astype(np.float32)
 
 
-def _extend_colour(photo, front_inverse, extended_inverse, pad):
-    """Colours beyond the frame: the photo mirrored at its border where the mirrored pixel's depth agrees with
-    the extended surface's (within PLAUSIBLE_NEARER: the texture of a floor or wall continues), the border
-    pixel's colour streaked outward where it does not (an object mirrored in from inside the frame would stand
-    where the surface continues something else)."""
+def _extend_colour(photo, front_inverse, extended_inverse, pad, foreground):
+    """Colours beyond the frame: the photo mirrored at its border, else the photo shifted outward by the margin
+    (a translation), whichever first agrees with the extended surface's depth (within PLAUSIBLE_NEARER: the
+    texture of a floor or wall continues) and is no `foreground` pixel unless the border pixel it continues is
+    (an object cut by the frame continues, one standing inside it is not copied onto the floor); the border
+    pixel's colour streaked outward where neither does."""
     pad_x, pad_y = pad
     height, width = front_inverse.shape
-    border_rows = np.arange(-pad_y, height + pad_y)
-    border_cols = np.arange(-pad_x, width + pad_x)
-    mirror_rows, mirror_cols = _reflect(border_rows, height), _reflect(border_cols, width)
-    border_rows, border_cols = np.clip(border_rows, 0, height - 1), np.clip(border_cols, 0, width - 1)
-    mirrored_inverse = front_inverse[mirror_rows[:, None], mirror_cols[None, :]]
-    agrees = ((mirrored_inverse <= PLAUSIBLE_NEARER * extended_inverse)
-              & (extended_inverse <= PLAUSIBLE_NEARER * mirrored_inverse))
-    return np.where(agrees[..., None], photo[mirror_rows[:, None], mirror_cols[None, :]],
-                    photo[border_rows[:, None], border_cols[None, :]])
+    rows = np.arange(-pad_y, height + pad_y)
+    cols = np.arange(-pad_x, width + pad_x)
+    border_rows, border_cols = np.clip(rows, 0, height - 1)[:, None], np.clip(cols, 0, width - 1)[None, :]
+    colour = photo[border_rows, border_cols]
+    border_foreground = foreground[border_rows, border_cols]
+    done = np.zeros(extended_inverse.shape, dtype=bool)
+    for copy_rows, copy_cols in ((_reflect(rows, height), _reflect(cols, width)),
+                                 (_translate(rows, height, pad_y), _translate(cols, width, pad_x))):
+        copy_rows, copy_cols = copy_rows[:, None], copy_cols[None, :]
+        copy_inverse = front_inverse[copy_rows, copy_cols]
+        take = (~done & (copy_inverse <= PLAUSIBLE_NEARER * extended_inverse)
+                & (extended_inverse <= PLAUSIBLE_NEARER * copy_inverse)
+                & (border_foreground | ~foreground[copy_rows, copy_cols]))
+        colour = np.where(take[..., None], photo[copy_rows, copy_cols], colour)
+        done |= take
+    return colour
+
+
+def _translate(indices, length, pad):
+    """Indices beyond the ends shifted inward by `pad` (-1 -> pad - 1, length -> length - pad), clipped."""
+    shifted = np.where(indices < 0, indices + pad, np.where(indices >= length, indices - pad, indices))
+    return np.clip(shifted, 0, length - 1)
 
 
 def _reflect(indices, length):
@@ -404,9 +540,11 @@ def _reflect(indices, length):
     return np.clip(reflected, 0, length - 1)
 
 
-def _pull_push(values, weights):
+def _pull_push(values, weights, smooth_levels=0):
     """Background-weighted pull-push: values (H, W, C) where weights (H, W) are 1, filled elsewhere with the
-    weighted mean of the nearest sources, smoothly (bilinear push). Needs at least one weight > 0."""
+    weighted mean of the nearest sources, smoothly (bilinear push). Needs at least one weight > 0. With
+    `smooth_levels` k the finest k levels are not mixed back in: a low-pass (about 2^k pixels) of the sources,
+    defined everywhere."""
     pyramid = []
     level_values, level_weights = values * weights[..., None], weights
     while True:
@@ -418,9 +556,10 @@ def _pull_push(values, weights):
         level_values = sums / np.maximum(total, 1e-12)[..., None]
         level_weights = np.minimum(total, 1.0)
     filled = pyramid[-1][0]
-    for level_values, level_weights in reversed(pyramid[:-1]):
-        coarse = _upsample(filled, level_weights.shape)
-        filled = coarse + level_weights[..., None] * (level_values - coarse)
+    for level, (level_values, level_weights) in reversed(list(enumerate(pyramid[:-1]))):
+        filled = _upsample(filled, level_weights.shape)
+        if level >= smooth_levels:
+            filled = filled + level_weights[..., None] * (level_values - filled)
     return filled
 
 

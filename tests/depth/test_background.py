@@ -72,6 +72,40 @@ def test_band_colour_comes_from_the_background_only():
     assert abs(band_colour[:, 2].mean() - photo[~disc][:, 2].mean()) < 25
 
 
+def test_band_colour_takes_nothing_from_the_silhouettes_antialiased_rim():
+    # A photo's silhouette is antialiased: the background pixels next to it are part foreground colour. Copied
+    # into the band they would draw a ghost of the silhouette where the camera move reveals the background.
+    radius = np.hypot(ROWS - 60, COLS - 80)
+    coverage = np.clip((31.0 - radius) / 2.0, 0.0, 1.0)[..., None]  # 2 px wide blend from the wall to red
+    photo = (coverage * np.array(RED) + (1.0 - coverage) * textured_background()).astype(np.uint8)
+    depth = np.where(coverage[..., 0] >= 0.5, 0.9, tilted_wall_inverse()).astype(np.float32)
+    layer = build_background_layer(photo, depth, "INVERSE")
+    band_colour = layer.colour[layer.photo_slice][layer.band].astype(int)
+    assert layer.band.any()
+    assert band_colour[:, 0].max() <= 8, "no red blend from the rim"
+
+
+def test_floor_beside_an_object_standing_on_it_fills_the_band_behind_the_object():
+    # A floor running toward the camera beside a near box that stands on it is nearer than the wall behind the
+    # box's top, yet it is background: the band behind the box's lower part shows floor colour, not wall.
+    floor = ROWS >= 60
+    floor_inverse = 0.1 + 0.004 * (ROWS - 60)
+    wall_inverse = np.full_like(ROWS, 0.1)
+    box = (ROWS >= 30) & (ROWS < 100) & (COLS >= 60) & (COLS < 100)
+    box_inverse = floor_inverse[99, 0]  # as near as the floor where it stands
+    inverse = np.where(box, box_inverse, np.where(floor, floor_inverse, wall_inverse))
+    photo = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
+    photo[~floor] = (0, 0, 200)  # blue wall
+    photo[floor] = (0, 200, 0)  # green floor
+    photo[box] = RED
+    layer = build_background_layer(photo, (1.0 / inverse).astype(np.float32), "DEPTH")
+    colour = layer.colour[layer.photo_slice].astype(int)
+    lower_band = layer.band & (ROWS >= 75)
+    assert lower_band.sum() > 50
+    assert (colour[lower_band][:, 1] > colour[lower_band][:, 2]).mean() > 0.9, "floor green, not wall blue"
+    assert colour[layer.band][:, 0].max() == 0
+
+
 def test_sloped_floor_keeps_its_slope_under_a_box_and_beyond_the_frame():
     # Metric depth: a floor whose inverse distance grows linearly down the photo (a ground plane seen by a
     # level camera) and a near box standing on it.
