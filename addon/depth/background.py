@@ -169,9 +169,16 @@ def margin_pixels(size: tuple[int, int], margin: float) -> tuple[int, int]:
     return math.ceil(margin * width - 1e-9), math.ceil(margin * height - 1e-9)
 
 
-def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, margin: float = MAX_MARGIN,
-                           max_shift: float = MAX_SHIFT, tear_threshold: float = TEAR_THRESHOLD,
-                           near_far: tuple[float, float] = REFERENCE_NEAR_FAR) -> BackgroundLayer:
+def build_background_layer(
+    photo: np.ndarray,
+    depth: np.ndarray,
+    kind: str,
+    *,
+    margin: float = MAX_MARGIN,
+    max_shift: float = MAX_SHIFT,
+    tear_threshold: float = TEAR_THRESHOLD,
+    near_far: tuple[float, float] = REFERENCE_NEAR_FAR,
+) -> BackgroundLayer:
     """The background layer of `photo` (HxWx3 uint8; an alpha channel is dropped) and its `depth` (HxW, kind
     "INVERSE" or "DEPTH" as in `DepthResult`). Non-finite depth pixels (and, for "DEPTH", non-positive ones)
     are treated as unknown and filled; a map with no usable pixel is refused with a `DepthError`."""
@@ -183,7 +190,7 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
     far_edge, near_edge, edge_reference = _edge_pixels(inverse, valid, ratio)
     near_side = foreground = np.zeros_like(valid)
     if far_edge.any():
-        search_radius = int(math.ceil(NEAR_SIDE_SEARCH_IN_BAND_WIDTHS * band_width))
+        search_radius = math.ceil(NEAR_SIDE_SEARCH_IN_BAND_WIDTHS * band_width)
         edge_inverse = np.where(far_edge, inverse, np.inf).astype(np.float32)
         near_side = valid & (inverse > ratio * _window_min(edge_inverse, search_radius))
         # The foreground proper, for the colour fill: grown from the jumps' near side, carrying the far side's
@@ -191,8 +198,7 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
         # beside an object is near side (in front of the wall behind the object's top) but not foreground: it
         # lies beyond the object's far-side edge, and where the object stands on it the object's bottom is not
         # in front of the floor behind its sides.
-        foreground = _grow_foreground(near_edge & near_side, edge_reference, inverse, near_side, ratio,
-                                      search_radius)
+        foreground = _grow_foreground(near_edge & near_side, edge_reference, inverse, near_side, ratio, search_radius)
     sources = valid & ~near_side
 
     band = np.zeros_like(valid)
@@ -207,8 +213,7 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
         if near_side.any():
             in_front = near_side & (inverse > ratio * filled_inverse)
             pixels = np.nonzero(in_front)
-            widths = np.clip(band_width * (1.0 - filled_inverse[pixels] / inverse[pixels]), MIN_BAND_WIDTH,
-                             band_width)
+            widths = np.clip(band_width * (1.0 - filled_inverse[pixels] / inverse[pixels]), MIN_BAND_WIDTH, band_width)
             far_edge_table = _summed_area(far_edge)
             in_band = _within_distance(far_edge_table, pixels, np.floor(widths).astype(np.int64))
             pixels, widths = tuple(index[in_band] for index in pixels), widths[in_band]
@@ -220,26 +225,45 @@ def build_background_layer(photo: np.ndarray, depth: np.ndarray, kind: str, *, m
             # search radius) are background after all: they keep their own depth and their colours may fill.
             background = valid & ~in_front
         layer_inverse = np.where(background, inverse, filled_inverse)
-        layer_colour = _fill_colour(photo, background, band, valid & ~band & ~foreground, copy_offsets,
-                                    seam_weights, inverse, layer_inverse, ratio)
+        layer_colour = _fill_colour(
+            photo,
+            background,
+            band,
+            valid & ~band & ~foreground,
+            copy_offsets,
+            seam_weights,
+            inverse,
+            layer_inverse,
+            ratio,
+        )
 
     # Beyond the frame the photo's surface continues, whatever touches the border (unknown pixels filled).
     pad_x, pad_y = margin_pixels((width, height), margin)
     inside = (slice(pad_y, pad_y + height), slice(pad_x, pad_x + width))
     front_inverse = np.where(valid, inverse, layer_inverse)
-    extended_inverse = np.clip(_extend(_extend(front_inverse, pad_y, ratio, 0), pad_x, ratio, 1),
-                               *_plausible_range(inverse[valid], kind, near_far))
+    extended_inverse = np.clip(
+        _extend(_extend(front_inverse, pad_y, ratio, 0), pad_x, ratio, 1),
+        *_plausible_range(inverse[valid], kind, near_far),
+    )
     extended_inverse[inside] = layer_inverse
-    extended_colour = _extend_colour(photo, front_inverse, extended_inverse, (pad_x, pad_y),
-                                     _grow(_grow(foreground | band)))
+    extended_colour = _extend_colour(
+        photo, front_inverse, extended_inverse, (pad_x, pad_y), _grow(_grow(foreground | band))
+    )
     extended_colour[inside] = layer_colour
 
     # Beyond the frame, on the photo's border ring and on the far side's rim along the band: reach 0.
     reach = np.zeros(extended_inverse.shape, dtype=np.float32)
     rim = (_grow(band) & background & ~band) | _border_ring(band.shape)
     reach[inside] = np.where(band, band_reach, np.where(rim, 0.0, NO_GEOMETRY))
-    return BackgroundLayer(depth=depth_of_kind(extended_inverse, kind, near_far), colour=extended_colour,
-                           reach=reach, band=band, kind=kind, margin=float(margin), pad=(pad_x, pad_y))
+    return BackgroundLayer(
+        depth=depth_of_kind(extended_inverse, kind, near_far),
+        colour=extended_colour,
+        reach=reach,
+        band=band,
+        kind=kind,
+        margin=float(margin),
+        pad=(pad_x, pad_y),
+    )
 
 
 def _checked_inputs(photo, depth, kind, margin, max_shift, tear_threshold, near_far):
@@ -251,11 +275,15 @@ def _checked_inputs(photo, depth, kind, margin, max_shift, tear_threshold, near_
     if photo.ndim != 3 or photo.shape[2] not in (3, 4) or photo.dtype != np.uint8:
         raise DepthError(f"The photo must be an HxWx3 (or HxWx4) uint8 array, not {photo.shape} {photo.dtype}.")
     if depth.ndim != 2 or depth.shape != photo.shape[:2] or not np.issubdtype(depth.dtype, np.floating):
-        raise DepthError(f"The depth map must be a float array of the photo's size {photo.shape[:2]}, "
-                         f"not {depth.shape} {depth.dtype}.")
+        raise DepthError(
+            f"The depth map must be a float array of the photo's size {photo.shape[:2]}, "
+            f"not {depth.shape} {depth.dtype}."
+        )
     if not (0.0 <= margin <= 1.0 and 0.0 <= max_shift <= 1.0 and tear_threshold > 0.0):
-        raise DepthError(f"Margin {margin} and max shift {max_shift} must lie in 0..1 and the tear threshold "
-                         f"{tear_threshold} must be positive.")
+        raise DepthError(
+            f"Margin {margin} and max shift {max_shift} must lie in 0..1 and the tear threshold "
+            f"{tear_threshold} must be positive."
+        )
     near, far = near_far
     if not 0.0 < near < far:
         raise DepthError(f"The reference near/far {near_far} must satisfy 0 < near < far.")
@@ -268,8 +296,10 @@ def _checked_inputs(photo, depth, kind, margin, max_shift, tear_threshold, near_
             valid = np.isfinite(depth)
             inverse = np.where(valid, 1.0 / far + np.clip(depth, 0.0, 1.0) * (1.0 / near - 1.0 / far), 0.0)
     if not valid.any():
-        raise DepthError("The depth map has no usable pixel (every value is NaN, infinite or not positive), so "
-                         "no background layer can be built.")
+        raise DepthError(
+            "The depth map has no usable pixel (every value is NaN, infinite or not positive), so "
+            "no background layer can be built."
+        )
     return np.ascontiguousarray(photo[:, :, :3]), inverse.astype(np.float32), valid
 
 
@@ -305,8 +335,14 @@ def _axis_window_min(values, radius, axis):
     # power of two cover any window length.
     size = 2 * radius + 1
     length = values.shape[axis]
-    padded = np.concatenate([np.full_like(np.take(values, [0] * radius, axis=axis), np.inf), values,
-                             np.full_like(np.take(values, [0] * radius, axis=axis), np.inf)], axis=axis)
+    padded = np.concatenate(
+        [
+            np.full_like(np.take(values, [0] * radius, axis=axis), np.inf),
+            values,
+            np.full_like(np.take(values, [0] * radius, axis=axis), np.inf),
+        ],
+        axis=axis,
+    )
     run, span = padded, 1
     while span * 2 <= size:
         shifted = np.take(run, np.arange(span, run.shape[axis]), axis=axis)
@@ -351,8 +387,9 @@ def _grow_foreground(seeds, reference, inverse, allowed, ratio, limit):
     (a quarter of the work, for half as many steps; the colour fill needs no finer outline), then a seed or an
     allowed pixel next to a reached one is reached."""
     height, width = seeds.shape
-    coarse = _grow_from_seeds(_sum_2x2(seeds) > 0, _max_2x2(reference), inverse[::2, ::2], allowed[::2, ::2],
-                              ratio, (limit + 1) // 2)
+    coarse = _grow_from_seeds(
+        _sum_2x2(seeds) > 0, _max_2x2(reference), inverse[::2, ::2], allowed[::2, ::2], ratio, (limit + 1) // 2
+    )
     reached = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)[:height, :width]
     return seeds | (_grow(reached) & allowed)
 
@@ -360,8 +397,9 @@ def _grow_foreground(seeds, reference, inverse, allowed, ratio, limit):
 def _max_2x2(values):
     height, width = values.shape
     padded = np.pad(values, ((0, height % 2), (0, width % 2)))
-    return np.maximum(np.maximum(padded[0::2, 0::2], padded[1::2, 0::2]),
-                      np.maximum(padded[0::2, 1::2], padded[1::2, 1::2]))
+    return np.maximum(
+        np.maximum(padded[0::2, 0::2], padded[1::2, 0::2]), np.maximum(padded[0::2, 1::2], padded[1::2, 1::2])
+    )
 
 
 def _grow_from_seeds(seeds, reference, inverse, allowed, ratio, limit):
@@ -409,7 +447,7 @@ def _grow(mask):
 
 def _fill_inverse_depth(inverse, sources):
     """Inverse depth from the source pixels only: q̄ + g · (p - p̄) (see the module docstring)."""
-    rows, cols = np.mgrid[0:inverse.shape[0], 0:inverse.shape[1]].astype(np.float32)
+    rows, cols = np.mgrid[0 : inverse.shape[0], 0 : inverse.shape[1]].astype(np.float32)
     mean = _pull_push(np.stack([cols, rows, inverse], axis=2), sources.astype(np.float32))
     # Inverse-depth gradients from pairs of neighbouring sources, with their own weights: a pixel needs a pair in
     # both directions, otherwise the missing direction's 0 would flatten the plane.
@@ -424,8 +462,7 @@ def _fill_inverse_depth(inverse, sources):
     return mean[..., 2] + slope[..., 0] * (cols - mean[..., 0]) + slope[..., 1] * (rows - mean[..., 1])
 
 
-def _fill_colour(photo, background, band, candidates, copy_offsets, seam_weights, inverse, layer_inverse,
-                 ratio):
+def _fill_colour(photo, background, band, candidates, copy_offsets, seam_weights, inverse, layer_inverse, ratio):
     """uint8 colours: the photo at the `background` pixels; on the `band` (and next to it) a copy of the colour
     sources (the `candidates` off the rim of the others: antialiased pixels there are part foreground) shifted
     away from the foreground (see the module docstring), its low frequencies moved toward the sources' low-pass by
@@ -516,13 +553,18 @@ def _extend_colour(photo, front_inverse, extended_inverse, pad, foreground):
     colour = photo[border_rows, border_cols]
     border_foreground = foreground[border_rows, border_cols]
     done = np.zeros(extended_inverse.shape, dtype=bool)
-    for copy_rows, copy_cols in ((_reflect(rows, height), _reflect(cols, width)),
-                                 (_translate(rows, height, pad_y), _translate(cols, width, pad_x))):
+    for copy_rows, copy_cols in (
+        (_reflect(rows, height), _reflect(cols, width)),
+        (_translate(rows, height, pad_y), _translate(cols, width, pad_x)),
+    ):
         copy_rows, copy_cols = copy_rows[:, None], copy_cols[None, :]
         copy_inverse = front_inverse[copy_rows, copy_cols]
-        take = (~done & (copy_inverse <= PLAUSIBLE_NEARER * extended_inverse)
-                & (extended_inverse <= PLAUSIBLE_NEARER * copy_inverse)
-                & (border_foreground | ~foreground[copy_rows, copy_cols]))
+        take = (
+            ~done
+            & (copy_inverse <= PLAUSIBLE_NEARER * extended_inverse)
+            & (extended_inverse <= PLAUSIBLE_NEARER * copy_inverse)
+            & (border_foreground | ~foreground[copy_rows, copy_cols])
+        )
         colour = np.where(take[..., None], photo[copy_rows, copy_cols], colour)
         done |= take
     return colour

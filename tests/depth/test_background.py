@@ -37,7 +37,7 @@ def disc_scene():
 def extended_grid(layer):
     """(rows, columns) of the extended grid in photo pixel coordinates."""
     pad_x, pad_y = layer.pad
-    rows, cols = np.mgrid[0:layer.depth.shape[0], 0:layer.depth.shape[1]].astype(np.float32)
+    rows, cols = np.mgrid[0 : layer.depth.shape[0], 0 : layer.depth.shape[1]].astype(np.float32)
     return rows - pad_y, cols - pad_x
 
 
@@ -55,7 +55,7 @@ def test_band_lies_behind_the_silhouette_on_the_far_side_only():
 
 
 def test_band_continues_the_tilted_wall_and_stays_behind_the_foreground():
-    photo, depth, disc = disc_scene()
+    photo, depth, _disc = disc_scene()
     layer = build_background_layer(photo, depth, "INVERSE")
     band_depth = layer.depth[layer.photo_slice][layer.band]
     np.testing.assert_allclose(band_depth, tilted_wall_inverse()[layer.band], atol=1e-4)
@@ -215,18 +215,22 @@ def test_unknown_depth_pixels_are_filled():
     depth[100, 5] = np.inf
     layer = build_background_layer(photo, depth, "INVERSE")
     assert np.isfinite(layer.depth).all()
-    np.testing.assert_allclose(layer.depth[layer.photo_slice][10:20, 10:30], tilted_wall_inverse()[10:20, 10:30],
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        layer.depth[layer.photo_slice][10:20, 10:30], tilted_wall_inverse()[10:20, 10:30], atol=1e-4
+    )
 
 
-@pytest.mark.parametrize(("photo", "depth", "kind", "message"), [
-    (np.zeros((4, 4, 3), np.uint8), np.full((4, 4), np.nan, np.float32), "INVERSE", "no usable pixel"),
-    (np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.float32), "DEPTH", "no usable pixel"),
-    (np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5), np.float32), "INVERSE", "photo's size"),
-    (np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.float32), "INVERSE", "HxWx3"),
-    (np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), np.float32), "INVERSE", "uint8"),
-    (np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.float32), "METRIC", "must be one of"),
-])
+@pytest.mark.parametrize(
+    ("photo", "depth", "kind", "message"),
+    [
+        (np.zeros((4, 4, 3), np.uint8), np.full((4, 4), np.nan, np.float32), "INVERSE", "no usable pixel"),
+        (np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.float32), "DEPTH", "no usable pixel"),
+        (np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5), np.float32), "INVERSE", "photo's size"),
+        (np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.float32), "INVERSE", "HxWx3"),
+        (np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), np.float32), "INVERSE", "uint8"),
+        (np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.float32), "METRIC", "must be one of"),
+    ],
+)
 def test_bad_input_is_refused_clearly(photo, depth, kind, message):
     with pytest.raises(DepthError, match=message):
         build_background_layer(photo, depth, kind)
@@ -266,10 +270,10 @@ def test_an_object_cut_by_the_frame_continues_beyond_it_with_a_clean_jump():
     photo[bar] = RED
     layer = build_background_layer(photo, depth, "DEPTH", margin=0.1)
     pad_x, pad_y = layer.pad
-    right = layer.depth[pad_y:pad_y + HEIGHT, pad_x + WIDTH:]
+    right = layer.depth[pad_y : pad_y + HEIGHT, pad_x + WIDTH :]
     np.testing.assert_allclose(right[50:70], 1.0, rtol=1e-5)
     np.testing.assert_allclose(np.delete(right, np.s_[50:70], axis=0), 5.0, rtol=1e-5)
-    colours = layer.colour[pad_y:pad_y + HEIGHT, pad_x + WIDTH:]
+    colours = layer.colour[pad_y : pad_y + HEIGHT, pad_x + WIDTH :]
     assert (colours[50:70] == RED).all()
     assert colours[:50, :, 0].max() == 0 and colours[70:, :, 0].max() == 0
 
