@@ -63,7 +63,7 @@ def create_photo_object(context, photo_path, depth: DepthResult, settings: Photo
     photo_path = Path(photo_path)
     created = []  # datablocks made so far, removed again if anything fails
     try:
-        photo_image = _load_photo_image(photo_path, settings.pack_photo)
+        photo_image = _load_photo_image(photo_path, settings.pack_photo, depth)
         created.append(photo_image)
         depth_image = _new_depth_image(photo_path.stem + " depth", depth)
         created.append(depth_image)
@@ -338,21 +338,25 @@ def _record_provenance(obj, depth: DepthResult):
     properties.refined_edges = depth.refined
 
 
-def _load_photo_image(photo_path: Path, pack: bool):
-    """The photo as an image datablock showing the pixels the depth engine decoded.
+def _load_photo_image(photo_path: Path, pack: bool, depth: DepthResult):
+    """The photo as an image datablock showing the pixels the depth engine decoded (`depth.photo` when it kept
+    them: then the file is not read again).
 
     Blender ignores EXIF orientation when it loads a file, so a rotated photo is read by the depth engine,
     which applies the orientation, and stored as packed pixels. So is a photo Blender cannot read or reads
     differently from Pillow (e.g. a PNG with a bad chunk checksum, or a GIF, which Blender 5.x reads as an
     empty image), whatever its extension: the object never shows something else than what the depth is of.
     """
-    # One Pillow decode serves the orientation, the content check and (when not reduced) the packed copy.
-    reference, info = decode_photo(photo_path, min_size=_CHECK_DECODE_SIZE)
-    full_size = reference if (reference.shape[1], reference.shape[0]) == info.size else None
-    if info.exif_orientation not in (0, 1):
+    if depth.photo is not None:
+        reference, size, orientation = depth.photo, depth.photo_size, depth.exif_orientation
+    else:  # one Pillow decode serves the orientation, the content check and (when not reduced) the packed copy
+        reference, info = decode_photo(photo_path, min_size=_CHECK_DECODE_SIZE)
+        size, orientation = info.size, info.exif_orientation
+    full_size = reference if (reference.shape[1], reference.shape[0]) == tuple(size) else None
+    if orientation not in (0, 1):
         return _new_packed_photo(photo_path.name, full_size if full_size is not None else load_photo(photo_path))
     image = bpy.data.images.load(str(photo_path), check_existing=False)
-    if not _shows_pixels(image, reference, info.size):
+    if not _shows_pixels(image, reference, size):
         bpy.data.images.remove(image)
         return _new_packed_photo(photo_path.name, full_size if full_size is not None else load_photo(photo_path))
     if pack:

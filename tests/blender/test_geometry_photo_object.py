@@ -89,6 +89,21 @@ def test_pack_photo_and_lit_material(factory_scene, photo_path):
     assert "ShaderNodeBsdfPrincipled" in {node.bl_idname for node in nodes}
 
 
+def test_the_engines_decode_is_reused_instead_of_reading_the_photo_again(factory_scene, tmp_path, monkeypatch):
+    path = tmp_path / "photo.png"
+    pixels = write_photo(path, 32, 24)
+    depth = dataclasses.replace(depth_result(smooth_depth(32, 24)), photo=pixels)
+
+    def read_again(*_args, **_kwargs):
+        raise AssertionError("the photo was decoded again")
+
+    monkeypatch.setattr(photo_object, "decode_photo", read_again)
+    obj = photo_object.create_photo_object(bpy.context, path, depth, PhotoObjectSettings(add_camera=False))
+    image = photo_object.photo_image(obj)
+    # Blender's copy was checked against the engine's pixels, and matched: the file itself is shown.
+    assert image.packed_file is None and bpy.path.abspath(image.filepath) == str(path)
+
+
 def test_rotated_photo_is_stored_upright(factory_scene, tmp_path):
     pixels = np.zeros((16, 32, 3), dtype=np.uint8)
     pixels[:, :8] = 255  # left edge white
