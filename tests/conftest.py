@@ -33,3 +33,17 @@ def test_models_dir(tmp_path_factory) -> Path:
 def tiny_model_path(test_models_dir) -> Path:
     """Fixed 64x64 model whose output is the mean of R, G, B in 0..1: bright pixels come out near (depth 1)."""
     return test_models_dir / "tiny_fixed.onnx"
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """The bad-input corpus (tests/corpus/make_corpus.py): {"photos": folder, "depth": folder, "models": folder}."""
+    from tests.corpus import make_corpus
+
+    return make_corpus.write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="session")
+def model(corpus):
+    """The corpus's legitimate model, a tiny dynamic-size graph."""
+    return corpus["models"] / "tiny_dynamic.onnx"

@@ -21,16 +21,6 @@ from tests.depth.test_corpus import assert_one_sentence_naming, depth_file_like,
 pytestmark = pytest.mark.blender
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return make_corpus.write_corpus(tmp_path_factory.mktemp("corpus"))
-
-
-@pytest.fixture(scope="module")
-def model(corpus):
-    return corpus["models"] / "tiny_dynamic.onnx"
-
-
 def run_refused(operator, file_name, pattern, **arguments):
     """Run the operator expecting its one-sentence error; nothing may be added to bpy.data."""
     before = datablock_counts()

@@ -1,6 +1,8 @@
 """Helpers for the depth engine tests: real photo files written with Pillow (no mocks)."""
 
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -49,3 +51,14 @@ def png_header_only(path: Path, width: int, height: int) -> Path:
     chunks = _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
     return path
+
+
+def run_depth_solve(*args) -> subprocess.CompletedProcess:
+    """tools/depth_solve.py with `args`, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "depth_solve.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )

@@ -17,16 +17,6 @@ from tests.corpus import make_corpus
 from tests.tool_scripts import load_tool
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return make_corpus.write_corpus(tmp_path_factory.mktemp("corpus"))
-
-
-@pytest.fixture(scope="module")
-def model(corpus):
-    return corpus["models"] / "tiny_dynamic.onnx"
-
-
 def folder_fingerprint(folder):
     """{name: (mtime, SHA-256)} of every file: proves that nothing in the folder was touched."""
     return {p.name: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in folder.iterdir()}

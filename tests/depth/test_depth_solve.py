@@ -11,19 +11,11 @@ import pytest
 from addon.depth import load_depth_file
 from addon.depth.images import collect_photos, photo_suffixes
 
-from .helpers import REPO_ROOT, png_header_only, save_jpeg, split_photo
+from .helpers import REPO_ROOT, png_header_only, run_depth_solve, save_jpeg, split_photo
 
 GOOD = ["a.jpg", "b.jpg", "ünïcødé 写真.jpg"]
 
 
-def depth_solve(*args):
-    return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tools" / "depth_solve.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO_ROOT,
-    )
 
 
 @pytest.fixture
@@ -43,7 +35,7 @@ def mixed_folder(tmp_path):
 
 def test_mixed_folder_writes_good_lists_bad_and_exits_1(tmp_path, mixed_folder, tiny_model_path):
     out = tmp_path / "depth"
-    run = depth_solve(mixed_folder, "--out", out, "--model-file", tiny_model_path)
+    run = run_depth_solve(mixed_folder, "--out", out, "--model-file", tiny_model_path)
     assert run.returncode == 1, run.stderr
     written = sorted(p.name for p in out.iterdir())
     assert written == sorted(name.rsplit(".", 1)[0] + ".png" for name in GOOD)
@@ -61,11 +53,11 @@ def test_existing_outputs_are_kept_without_overwrite(tmp_path, mixed_folder, tin
     out.mkdir()
     (out / "a.png").write_bytes(b"keep me")
     good_only = [mixed_folder / name for name in GOOD]
-    run = depth_solve(*good_only, "--out", out, "--model-file", tiny_model_path)
+    run = run_depth_solve(*good_only, "--out", out, "--model-file", tiny_model_path)
     assert run.returncode == 1
     assert (out / "a.png").read_bytes() == b"keep me"
     assert "already exists" in run.stderr and "--overwrite" in run.stderr
-    run = depth_solve(*good_only, "--out", out, "--model-file", tiny_model_path, "--overwrite")
+    run = run_depth_solve(*good_only, "--out", out, "--model-file", tiny_model_path, "--overwrite")
     assert run.returncode == 0, run.stderr
     assert load_depth_file(out / "a.png").shape == (120, 200)
     assert sorted(p.name for p in out.iterdir()) == sorted(n.rsplit(".", 1)[0] + ".png" for n in GOOD)
@@ -74,7 +66,7 @@ def test_existing_outputs_are_kept_without_overwrite(tmp_path, mixed_folder, tin
 @pytest.mark.parametrize("fmt", ["exr", "npy"])
 def test_float_formats_and_dynamic_model(tmp_path, mixed_folder, test_models_dir, fmt):
     out = tmp_path / "depth"
-    run = depth_solve(
+    run = run_depth_solve(
         mixed_folder / "a.jpg",
         "--out",
         out,
@@ -93,7 +85,7 @@ def test_float_formats_and_dynamic_model(tmp_path, mixed_folder, test_models_dir
 def test_same_output_name_twice_fails_the_second(tmp_path, tiny_model_path):
     save_jpeg(tmp_path / "x.jpg", split_photo(64, 64))
     shutil.copy(tmp_path / "x.jpg", tmp_path / "x.jpeg")
-    run = depth_solve(
+    run = run_depth_solve(
         tmp_path / "x.jpg", tmp_path / "x.jpeg", "--out", tmp_path / "out", "--model-file", tiny_model_path
     )
     assert run.returncode == 1
@@ -121,21 +113,19 @@ def test_progress_bar_on_a_terminal_only(tmp_path, mixed_folder, tiny_model_path
     shown = os.read(controller, 4096).decode()
     os.close(controller)
     assert "[##############################] 1/1 a.jpg" in shown
-    assert (
-        "[#"
-        not in depth_solve(mixed_folder / "a.jpg", "--out", tmp_path / "out2", "--model-file", tiny_model_path).stderr
-    )
+    piped = run_depth_solve(mixed_folder / "a.jpg", "--out", tmp_path / "out2", "--model-file", tiny_model_path)
+    assert "[#" not in piped.stderr
 
 
 def test_usage_errors_exit_2(tmp_path, tiny_model_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert depth_solve(empty, "--out", tmp_path / "out", "--model-file", tiny_model_path).returncode == 2
-    assert depth_solve(empty, "--out", tmp_path / "out", "--format", "jpg").returncode == 2
-    assert depth_solve("--out", tmp_path / "out").returncode == 2
-    assert depth_solve(empty, "--out", tmp_path / "out", "--jobs", "0").returncode == 2
+    assert run_depth_solve(empty, "--out", tmp_path / "out", "--model-file", tiny_model_path).returncode == 2
+    assert run_depth_solve(empty, "--out", tmp_path / "out", "--format", "jpg").returncode == 2
+    assert run_depth_solve("--out", tmp_path / "out").returncode == 2
+    assert run_depth_solve(empty, "--out", tmp_path / "out", "--jobs", "0").returncode == 2
     save_jpeg(tmp_path / "x.jpg", split_photo(64, 64))
-    run = depth_solve(tmp_path / "x.jpg", "--out", tmp_path / "out", "--models-dir", empty)
+    run = run_depth_solve(tmp_path / "x.jpg", "--out", tmp_path / "out", "--models-dir", empty)
     assert run.returncode == 2 and "not installed" in run.stderr
     assert not (tmp_path / "out").exists()
 
@@ -145,7 +135,7 @@ def test_output_that_would_replace_an_input_photo_is_refused(tmp_path, tiny_mode
     photo = tmp_path / "keep.png"
     photo.write_bytes((tmp_path / "keep.jpg").read_bytes())  # a photo whose depth map would share its name
     before = photo.read_bytes()
-    run = depth_solve(photo, "--out", tmp_path, "--model-file", tiny_model_path, "--overwrite")
+    run = run_depth_solve(photo, "--out", tmp_path, "--model-file", tiny_model_path, "--overwrite")
     assert run.returncode == 1
     assert "would replace an input photo" in run.stderr
     assert photo.read_bytes() == before

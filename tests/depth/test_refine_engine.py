@@ -1,8 +1,6 @@
 """Edge refinement where users meet it: estimate_depth with a model, depth files given to DepthRequest, and
 the batch tool; on by default, recorded in DepthResult, and switchable off."""
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +9,7 @@ from PIL import Image
 from addon.depth import ImageError, estimate_depth, load_depth_file, write_depth_file
 from addon.depth.jobs import DepthRequest
 
-from .helpers import REPO_ROOT, png_rgb16, save_jpeg, split_photo
+from .helpers import png_rgb16, run_depth_solve, save_jpeg, split_photo
 
 
 def in_between(depth, low=0.02, high=0.98):
@@ -99,20 +97,12 @@ def test_non_finite_pixels_in_a_small_depth_file_give_a_finite_map(tmp_path):
     assert result.refined and np.all(np.isfinite(result.depth)) and result.depth.min() > 0
 
 
-def depth_solve(*args):
-    return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tools" / "depth_solve.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO_ROOT,
-    )
 
 
 def test_batch_tool_refines_unless_told_not_to(tmp_path, split_jpeg, tiny_model_path):
     refined, bilinear = tmp_path / "refined", tmp_path / "bilinear"
     for out, flags in ((refined, ()), (bilinear, ("--no-refine",))):
-        run = depth_solve(split_jpeg, "--out", out, "--model-file", tiny_model_path, "--format", "npy", *flags)
+        run = run_depth_solve(split_jpeg, "--out", out, "--model-file", tiny_model_path, "--format", "npy", *flags)
         assert run.returncode == 0, run.stderr
     np.testing.assert_array_equal(
         np.load(refined / "split.npy"), estimate_depth(split_jpeg, model_path=tiny_model_path).depth
