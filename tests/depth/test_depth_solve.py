@@ -16,8 +16,6 @@ from .helpers import REPO_ROOT, png_header_only, run_depth_solve, save_jpeg, spl
 GOOD = ["a.jpg", "b.jpg", "ünïcødé 写真.jpg"]
 
 
-
-
 @pytest.fixture
 def mixed_folder(tmp_path):
     folder = tmp_path / "photos"

@@ -1,7 +1,6 @@
 """Edge refinement where users meet it: estimate_depth with a model, depth files given to DepthRequest, and
 the batch tool; on by default, recorded in DepthResult, and switchable off."""
 
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -95,8 +94,6 @@ def test_non_finite_pixels_in_a_small_depth_file_give_a_finite_map(tmp_path):
     path = write_depth_file(tmp_path / "depth.npy", depth, "npy")
     result = DepthRequest(str(photo), depth_path=str(path), depth_kind="DEPTH").run()
     assert result.refined and np.all(np.isfinite(result.depth)) and result.depth.min() > 0
-
-
 
 
 def test_batch_tool_refines_unless_told_not_to(tmp_path, split_jpeg, tiny_model_path):
