@@ -10,8 +10,9 @@ from pathlib import Path
 
 import bpy
 
+from . import node_group
 from .depth.camera_paths import fill_extent
-from .photo_object import photo_size
+from .photo_object import depth_image, photo_modifier, photo_size, set_modifier_inputs
 
 VIDEO_LONGER_SIDE = 1080
 VIDEO_SAMPLES = 8  # antialiasing for the texture and depth edges: 16 renders the same photo (45 dB either way)
@@ -22,6 +23,12 @@ def default_video_size(photo_width: int, photo_height: int, longer_side: int = V
     """The photo's aspect with `longer_side` pixels on its longer side, both sides even (H.264 needs it)."""
     scale = longer_side / max(photo_width, photo_height)
     return tuple(max(2, 2 * round(side * scale / 2)) for side in (photo_width, photo_height))
+
+
+def use_full_mesh_resolution(obj):
+    """A vertex per depth pixel: a clip is seen at full size, and silhouettes are then as sharp as the depth map
+    (the operator's default resolution is the viewport's, chosen for quick edits)."""
+    set_modifier_inputs(photo_modifier(obj), {node_group.RESOLUTION: max(depth_image(obj).size)})
 
 
 def frame_camera(camera, obj, size: tuple[int, int], fit: bool = False):

@@ -18,7 +18,7 @@ from .depth.camera_paths import PRESETS
 from .depth.depth_files import FORMATS
 from .depth.images import collect_photos
 from .photo_object import photo_size
-from .video import configure_render, default_video_size, frame_camera, render_mp4
+from .video import configure_render, default_video_size, frame_camera, render_mp4, use_full_mesh_resolution
 
 PRESET_CHOICES = {preset.lower().replace("_", "-"): preset for preset in PRESETS}
 USAGE = "monocular_photo video SRC... --out DIR [options]"
@@ -132,6 +132,7 @@ def _build_and_render(photo: Path, target: Path, scene, args) -> Path:
         options["focal_length"] = args.focal_length
     bpy.ops.mesh.monocular_photo_add(**options)
     obj = scene.view_layers[0].objects.active
+    use_full_mesh_resolution(obj)
     camera = key_camera_move(
         bpy.context, obj, PRESET_CHOICES[args.preset], args.intensity, args.seconds, args.fps, set_frame_range=True
     )

@@ -10,7 +10,9 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from addon.video import configure_render, default_video_size, frame_camera
+from addon import node_group
+from addon.photo_object import depth_image, modifier_input, photo_modifier
+from addon.video import configure_render, default_video_size, frame_camera, use_full_mesh_resolution
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
@@ -165,6 +167,16 @@ def test_other_aspects_fill_or_fit_the_frame(factory_scene, photos, tmp_path, fi
         assert psnr(frame[11:53][2:-2, 2:-2], expected[:42][2:-2, 2:-2]) >= 25.0
     else:  # the photo's middle 64x64
         assert psnr(frame, photo[:, 16:80]) >= 35.0
+
+
+def test_clips_use_a_vertex_per_depth_pixel(factory_scene, photos):
+    photo_dir, depth_dir = photos
+    bpy.ops.mesh.monocular_photo_add(
+        filepath=str(photo_dir / "first.png"), depth_filepath=str(depth_dir / "first.npy"), depth_kind='DEPTH'
+    )
+    obj = bpy.context.active_object
+    use_full_mesh_resolution(obj)
+    assert modifier_input(photo_modifier(obj), node_group.RESOLUTION) == max(depth_image(obj).size) == PHOTO_SIZE[0]
 
 
 def test_default_video_size_keeps_the_aspect_with_even_sides():
