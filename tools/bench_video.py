@@ -25,7 +25,7 @@ import numpy as np
 
 import addon
 from addon.camera_moves import key_camera_move
-from addon.video import configure_render, frame_camera
+from addon.video import configure_render, frame_camera, use_full_mesh_resolution
 
 SAMPLE_DIR = REPO_ROOT / "tools" / "sample"
 BIG_PHOTO_SIZE = (4000, 3000)  # 12 MP
@@ -33,11 +33,13 @@ BIG_DEPTH_SIZE = (1024, 768)  # the size of map the depth engine makes for it
 
 
 def build(photo, depth, size):
-    """A fresh scene with the photo object, its Zoom In and the add-on's render settings at `size`."""
+    """A fresh scene with the photo object, its Zoom In and the add-on's render settings at `size`, built as the
+    video command line builds it."""
     bpy.ops.wm.read_factory_settings(use_empty=True)
     addon.register()
     bpy.ops.mesh.monocular_photo_add(filepath=str(photo), depth_filepath=str(depth), depth_kind='DEPTH')
     obj = bpy.context.active_object
+    use_full_mesh_resolution(obj)
     scene = bpy.context.scene
     scene.camera = key_camera_move(bpy.context, obj, 'ZOOM_IN', duration=5.0, fps=30)
     configure_render(scene, size)
