@@ -10,7 +10,7 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from addon import node_group
+from addon import node_group, video
 from addon.photo_object import depth_image, modifier_input, photo_modifier
 from addon.video import configure_render, default_video_size, frame_camera, use_full_mesh_resolution
 
@@ -169,7 +169,7 @@ def test_other_aspects_fill_or_fit_the_frame(factory_scene, photos, tmp_path, fi
         assert psnr(frame, photo[:, 16:80]) >= 35.0
 
 
-def test_clips_use_a_vertex_per_depth_pixel(factory_scene, photos):
+def test_clips_use_a_vertex_per_depth_pixel_up_to_a_cap(factory_scene, photos, monkeypatch):
     photo_dir, depth_dir = photos
     bpy.ops.mesh.monocular_photo_add(
         filepath=str(photo_dir / "first.png"), depth_filepath=str(depth_dir / "first.npy"), depth_kind='DEPTH'
@@ -177,6 +177,9 @@ def test_clips_use_a_vertex_per_depth_pixel(factory_scene, photos):
     obj = bpy.context.active_object
     use_full_mesh_resolution(obj)
     assert modifier_input(photo_modifier(obj), node_group.RESOLUTION) == max(depth_image(obj).size) == PHOTO_SIZE[0]
+    monkeypatch.setattr(video, "VIDEO_MESH_RESOLUTION", 50)  # as a 12 MP photo's 1024 px map meets the 768 cap
+    use_full_mesh_resolution(obj)
+    assert modifier_input(photo_modifier(obj), node_group.RESOLUTION) == 50
 
 
 def test_default_video_size_keeps_the_aspect_with_even_sides():
