@@ -32,7 +32,7 @@ def working_size(photo_size: tuple[int, int]) -> tuple[int, int]:
     return images.fit_size(photo_size, WORKING_MAX_SIZE)
 
 
-def _fit_pixels(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def fit_pixels(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """HxWx3 uint8 pixels resized to (width, height) `size` unless they have it already."""
     if (pixels.shape[1], pixels.shape[0]) == size:
         return pixels
@@ -43,7 +43,7 @@ def _fit_pixels(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def working_photo(path, photo_size: tuple[int, int]) -> np.ndarray:
     """The photo file at the working resolution, HxWx3 uint8 (a JPEG decoded at a reduced scale)."""
     pixels, _ = images.decode_photo(path, longer_side=WORKING_MAX_SIZE)
-    return _fit_pixels(pixels, working_size(photo_size))
+    return fit_pixels(pixels, working_size(photo_size))
 
 
 def _aspect_differs(size: tuple[int, int], photo_size: tuple[int, int]) -> bool:
@@ -110,7 +110,7 @@ def _is_path(source) -> bool:
     return isinstance(source, (str, os.PathLike))
 
 
-def _array_photo(pixels: np.ndarray) -> np.ndarray:
+def photo_array(pixels: np.ndarray) -> np.ndarray:
     """Validate an HxWx3 array source and return it as uint8."""
     if not isinstance(pixels, np.ndarray) or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
         shape = getattr(pixels, "shape", None)
@@ -201,11 +201,11 @@ class DepthEstimator:
                 pixels, info = images.decode_photo(source, min_size=self.decode_size)
             photo_size, focal, orientation = info.size, info.focal_length_35mm, info.exif_orientation
         else:
-            pixels = _array_photo(source)
+            pixels = photo_array(source)
             photo_size, focal, orientation = (pixels.shape[1], pixels.shape[0]), None, 1
-        photo = _fit_pixels(pixels, working_size(photo_size)) if self.refine_edges else None
+        photo = fit_pixels(pixels, working_size(photo_size)) if self.refine_edges else None
         size = _network_size(self.spec, self.fixed_size, photo_size[0], photo_size[1])
-        pixels = _fit_pixels(pixels if photo is None else photo, size)
+        pixels = fit_pixels(pixels if photo is None else photo, size)
         chw = pixels.transpose(2, 0, 1).astype(np.float32)
         chw *= 1.0 / 255.0
         chw -= self._mean

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from .background import build_background_layer
-from .engine import depth_file_result, estimate_depth
+from .engine import depth_file_result, estimate_depth, fit_pixels, photo_array
 from .errors import CancelledError
 from .images import load_photo, quoted_name, read_photo_info, verify_photo
 from .result import DepthResult
@@ -59,22 +58,14 @@ class DepthRequest:
 
     def _photo_at_depth_size(self, depth: DepthResult) -> np.ndarray:
         """The photo, HxWx3 uint8 at the depth map's resolution: the engine's own copy when it kept one."""
-        photo = depth.photo
         height, width = depth.depth.shape
-        if photo is None:
-            photo = self.photo_pixels
-            if photo is None:
-                photo = load_photo(self.photo_path, max(height, width))
-            photo = np.asarray(photo)
-            if photo.dtype != np.uint8:  # packed pixels: floats are 0..1 display values
-                photo = (np.clip(np.nan_to_num(photo), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-        if photo.shape[:2] != (height, width):
-            photo = np.asarray(
-                Image.fromarray(np.ascontiguousarray(photo[:, :, :3])).resize(
-                    (width, height), Image.Resampling.BILINEAR, reducing_gap=3.0
-                )
-            )
-        return photo
+        if depth.photo is not None:
+            photo = depth.photo
+        elif self.photo_pixels is not None:
+            photo = photo_array(self.photo_pixels)
+        else:
+            photo = load_photo(self.photo_path, max(height, width))
+        return fit_pixels(photo, (width, height))
 
     def _depth(self, progress, cancel) -> DepthResult:
         if self.photo_pixels is None:
