@@ -11,6 +11,7 @@ from pathlib import Path
 import bpy
 
 from . import node_group
+from .camera_moves import photo_intrinsics
 from .depth.camera_paths import fill_extent
 from .photo_object import depth_image, photo_modifier, photo_size, set_modifier_inputs
 
@@ -43,10 +44,6 @@ def frame_camera(camera, obj, size: tuple[int, int], fit: bool = False):
     black: the object's Border Margin is set to 0, or the background layer's scene beyond the frame would show
     in part of them.
     """
-    from . import node_group
-    from .camera_moves import photo_intrinsics
-    from .photo_object import photo_modifier, set_modifier_inputs
-
     modifier = photo_modifier(obj)
     if fit and node_group.has_input(modifier.node_group, node_group.BORDER_MARGIN):
         set_modifier_inputs(modifier, {node_group.BORDER_MARGIN: 0.0})
