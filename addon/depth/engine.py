@@ -40,26 +40,25 @@ def fit_pixels(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
 
 
-def working_photo(path, photo_size: tuple[int, int]) -> np.ndarray:
-    """The photo file at the working resolution, HxWx3 uint8 (a JPEG decoded at a reduced scale)."""
-    pixels, _ = images.decode_photo(path, longer_side=WORKING_MAX_SIZE)
-    return fit_pixels(pixels, working_size(photo_size))
-
-
 def _aspect_differs(size: tuple[int, int], photo_size: tuple[int, int]) -> bool:
     """More than a pixel's worth of difference between the two aspects at the working resolution."""
     width, height = size
     return abs(width * photo_size[1] / (height * photo_size[0]) - 1.0) > 1.0 / WORKING_MAX_SIZE
 
 
-def depth_file_result(
-    photo_path, depth_path, kind: str, info: images.PhotoInfo, refine_edges: bool = True
-) -> DepthResult:
-    """A depth map file for the photo `photo_path` (whose header gave `info`), at the photo's aspect.
+def depth_file_result(photo_path, depth_path, kind: str, refine_edges: bool = True) -> DepthResult:
+    """A depth map file for the photo `photo_path`, at the photo's aspect.
 
     A map coarser than the working resolution is refined onto the photo's edges (with `refine_edges`); a map
     of another aspect is resampled to the photo's, which `DepthResult.warning` says.
     """
+    # No model decodes the photo here, so it is decoded first, once: a photo is accepted only once all its pixels
+    # decoded without error (a truncated file would give a half-grey object). Refining needs its pixels at the
+    # working resolution; otherwise a check at a reduced scale is enough.
+    if refine_edges:
+        pixels, info = images.decode_photo(photo_path, longer_side=WORKING_MAX_SIZE)
+    else:
+        pixels, info = None, images.verify_photo(photo_path)
     depth, file_warning = read_depth_map(depth_path, kind=kind)
     height, width = depth.shape
     warnings = [file_warning] if file_warning else []
@@ -70,8 +69,8 @@ def depth_file_result(
         )
     target = working_size(info.size)
     photo = None
-    if refine_edges and max(width, height) < max(target):
-        photo = working_photo(photo_path, info.size)
+    if pixels is not None and max(width, height) < max(target):
+        photo = fit_pixels(pixels, target)
         depth = refine_depth(photo, depth, kind)
     elif _aspect_differs((width, height), info.size):
         # The file's own detail, at the photo's aspect.

@@ -15,7 +15,7 @@ import numpy as np
 from .background import build_background_layer
 from .engine import depth_file_result, estimate_depth, fit_pixels, photo_array
 from .errors import CancelledError
-from .images import load_photo, quoted_name, read_photo_info, verify_photo
+from .images import load_photo, quoted_name, read_photo_info
 from .result import DepthResult
 
 
@@ -70,10 +70,7 @@ class DepthRequest:
     def _depth(self, progress, cancel) -> DepthResult:
         if self.photo_pixels is None:
             if self.depth_path:
-                # No model will decode the photo, so decode it here: a photo is accepted only once all its
-                # pixels decoded without error, or a truncated file would give a half-grey object.
-                info = verify_photo(self.photo_path)
-                return depth_file_result(self.photo_path, self.depth_path, self.depth_kind, info, self.refine_edges)
+                return depth_file_result(self.photo_path, self.depth_path, self.depth_kind, self.refine_edges)
             # Reads only the header: a missing or broken photo is reported before the model is loaded.
             read_photo_info(self.photo_path)
         return estimate_depth(
