@@ -419,16 +419,25 @@ def _new_packed_photo(name, pixels):
     return image
 
 
-def _new_depth_image(name, depth: DepthResult):
-    """A float, non-colour image holding the depth map, packed as EXR so no precision is lost."""
-    values = np.asarray(depth.depth, dtype=np.float32)
-    height, width = values.shape
+def _new_data_image(name, rgba):
+    """A float, non-colour image of HxWx4 values (bottom row first, as Blender stores them), packed as EXR so
+    no precision is lost."""
+    height, width = rgba.shape[:2]
     image = bpy.data.images.new(name, width, height, alpha=False, float_buffer=True, is_data=True)
-    _set_image_pixels(image, values[:, :, None])
+    image.pixels.foreach_set(np.ascontiguousarray(rgba, dtype=np.float32).ravel())
     # Packing a generated image writes it in its file format: EXR keeps 32-bit floats.
     image.file_format = "OPEN_EXR"
     image.pack()
     return image
+
+
+def _new_depth_image(name, depth: DepthResult):
+    """The depth map as a packed float, non-colour image (the value in R, G and B)."""
+    values = np.asarray(depth.depth, dtype=np.float32)
+    height, width = values.shape
+    rgba = np.ones((height, width, 4), dtype=np.float32)
+    rgba[..., :3] = values[::-1, :, None]
+    return _new_data_image(name, rgba)
 
 
 def _new_background(stem, depth: DepthResult, lit: bool, created) -> dict:
@@ -444,15 +453,8 @@ def _new_background(stem, depth: DepthResult, lit: bool, created) -> dict:
 def _new_background_images(stem, layer, created):
     """(depth image, colour image) of a `BackgroundLayer`, both packed: a float, non-colour EXR holding depth
     (R) and reach (G) over the extended frame, and a PNG holding its colours."""
-    pixels = blender_depth_pixels(layer)
-    height, width = pixels.shape[:2]
-    depth_pixels = bpy.data.images.new(
-        stem + " background depth", width, height, alpha=False, float_buffer=True, is_data=True
-    )
+    depth_pixels = _new_data_image(stem + " background depth", blender_depth_pixels(layer))
     created.append(depth_pixels)
-    depth_pixels.pixels.foreach_set(pixels.ravel())
-    depth_pixels.file_format = "OPEN_EXR"
-    depth_pixels.pack()
     colour = _new_packed_photo(stem + " background", layer.colour)
     created.append(colour)
     return depth_pixels, colour
