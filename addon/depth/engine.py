@@ -123,7 +123,7 @@ def photo_array(pixels: np.ndarray) -> np.ndarray:
     if pixels.dtype == np.uint8:
         return pixels
     if np.issubdtype(pixels.dtype, np.floating):  # floats are 0..1 display values
-        return (np.clip(np.nan_to_num(pixels), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        return images.display_to_uint8(pixels)
     raise ImageError(f"The image array must be uint8 or float, not {pixels.dtype}.")
 
 

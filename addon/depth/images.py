@@ -196,7 +196,7 @@ def _to_rgb8(image: Image.Image) -> np.ndarray:
         grey8 = np.clip(grey * scale + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(grey8[:, :, None], 3, axis=2)
     if image.mode == "F":
-        grey8 = np.clip(np.nan_to_num(np.asarray(image, dtype=np.float32)) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        grey8 = display_to_uint8(np.asarray(image, dtype=np.float32))
         return np.repeat(grey8[:, :, None], 3, axis=2)
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")  # Pillow warns when a palette with transparency goes straight to RGB
@@ -213,6 +213,11 @@ def read_exr_planes(path: Path) -> dict[str, np.ndarray]:
             return {name: np.asarray(ch.pixels, dtype=np.float32) for name, ch in exr.channels().items()}
     except Exception as exc:  # OpenEXR raises bare RuntimeErrors for corrupt files
         raise ImageError(f"{quoted_name(path)} is not a readable EXR file ({exc}).") from exc
+
+
+def display_to_uint8(values: np.ndarray) -> np.ndarray:
+    """Display values 0..1 (floats; NaN counts as 0, out of range is clipped) as 0..255 uint8."""
+    return (np.clip(np.nan_to_num(values), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def _linear_to_srgb8(linear: np.ndarray) -> np.ndarray:

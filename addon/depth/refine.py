@@ -67,6 +67,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import DepthError
+from .images import display_to_uint8
 
 RADIUS = 2  # low-resolution neighbourhood: 5x5 covers a network's blur of a boundary
 # An edge: the neighbourhood spans at least this relative jump in distance...
@@ -104,7 +105,7 @@ def photo_rgb8(photo) -> np.ndarray:
     if photo.dtype == np.uint16:
         return (photo >> 8).astype(np.uint8)
     if np.issubdtype(photo.dtype, np.floating):
-        return (np.clip(np.nan_to_num(photo), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        return display_to_uint8(photo)
     raise DepthError(f"The photo for depth refinement must be uint8, uint16 or float, not {photo.dtype}.")
 
 
