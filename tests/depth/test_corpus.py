@@ -31,6 +31,13 @@ def assert_one_sentence_naming(message: str, file_name: str, pattern: str) -> No
     assert not re.search(r"\.(cc|cpp|h):\d+|onnxruntime::|\[ONNXRuntimeError\]", message), message
 
 
+def assert_refused(request: DepthRequest, entry) -> None:
+    """The request fails with the entry's one-sentence error naming its file."""
+    with pytest.raises(DepthError) as raised:
+        request.run()
+    assert_one_sentence_naming(str(raised.value), entry.name, entry.error)
+
+
 def depth_file_like(photo, folder):
     """A relative depth file of the photo's (oriented) aspect ratio, or of the corpus size when the photo is
     unreadable (its own error must then be the one reported)."""
@@ -57,9 +64,7 @@ def test_photo(corpus, model, entry, source, tmp_path):
     else:
         request = DepthRequest(str(photo), depth_path=str(depth_file_like(photo, tmp_path)))
     if entry.error is not None:
-        with pytest.raises(DepthError) as raised:
-            request.run()
-        assert_one_sentence_naming(str(raised.value), entry.name, entry.error)
+        assert_refused(request, entry)
     else:
         result = request.run()
         pixels = load_photo(photo)
@@ -84,9 +89,7 @@ def test_depth_file(corpus, entry):
     before = folder_fingerprint(corpus["depth"])
     request = DepthRequest(str(photo), depth_path=str(corpus["depth"] / entry.name), depth_kind=entry.kind)
     if entry.error is not None:
-        with pytest.raises(DepthError) as raised:
-            request.run()
-        assert_one_sentence_naming(str(raised.value), entry.name, entry.error)
+        assert_refused(request, entry)
     else:
         result = request.run()
         depth = result.depth
@@ -110,9 +113,7 @@ def test_model(corpus, entry):
     before = folder_fingerprint(corpus["models"])
     request = DepthRequest(str(photo), model_path=str(corpus["models"] / entry.name))
     if entry.error is not None:
-        with pytest.raises(DepthError) as raised:
-            request.run()
-        assert_one_sentence_naming(str(raised.value), entry.name, entry.error)
+        assert_refused(request, entry)
     else:
         assert np.isfinite(request.run().depth).all()
     assert folder_fingerprint(corpus["models"]) == before
