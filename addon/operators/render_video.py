@@ -9,7 +9,7 @@ from bpy_extras.io_utils import ExportHelper
 
 from ..camera_moves import ensure_photo_camera
 from ..photo_object import is_photo_object
-from ..video import configure_mp4, configure_render, finish_partial, frame_camera, partial_path
+from ..video import configure_mp4, configure_render, finish_partial, frame_camera, partial_path, render_mp4
 
 
 class OBJECT_OT_monocular_photo_render_video(ExportHelper, Operator):
@@ -44,11 +44,17 @@ class OBJECT_OT_monocular_photo_render_video(ExportHelper, Operator):
         size = tuple(max(2, side - side % 2) for side in (scene.render.resolution_x, scene.render.resolution_y))
         configure_render(scene, size)
         frame_camera(camera, obj, size, fit=self.fit)
+        if bpy.app.background:
+            try:  # the artist chose the file in the browser: it may be replaced
+                render_mp4(scene, target, overwrite=True)
+            except (OSError, RuntimeError) as error:
+                self.report({'ERROR'}, str(error))
+                return {'CANCELLED'}
+            self.report({'INFO'}, f'Wrote "{target}".')
+            return {'FINISHED'}
+
         partial = partial_path(target)
         configure_mp4(scene, partial)
-        if bpy.app.background:
-            bpy.ops.render.render(animation=True)
-            return self._finish(partial, target)
 
         def on_complete(_scene, _depsgraph=None):
             _remove_handlers()
@@ -68,15 +74,6 @@ class OBJECT_OT_monocular_photo_render_video(ExportHelper, Operator):
         bpy.app.handlers.render_complete.append(on_complete)
         bpy.app.handlers.render_cancel.append(on_cancel)
         bpy.ops.render.render('INVOKE_DEFAULT', animation=True)  # Blender's own non-blocking render job
-        return {'FINISHED'}
-
-    def _finish(self, partial, target):
-        try:
-            finish_partial(partial, target, overwrite=True)  # the artist chose the file in the browser
-        except (OSError, RuntimeError) as error:
-            self.report({'ERROR'}, str(error))
-            return {'CANCELLED'}
-        self.report({'INFO'}, f'Wrote "{target}".')
         return {'FINISHED'}
 
 
