@@ -334,25 +334,33 @@ def _frame_and_grid(b, _surface, _frame):
     grid_width = b.math("Grid Width", "MULTIPLY", frame_width, 1.0 + 2.0 * FRAME_MARGIN)
     grid_height = b.math("Grid Height", "MULTIPLY", frame_height, 1.0 + 2.0 * FRAME_MARGIN)
 
-    # Mesh Grid numbers its vertices along its Y axis first. Built with its X axis down the photo and turned
-    # a quarter turn clockwise, consecutive vertices run along the photo's rows, the order in which the depth
-    # image's pixels lie in memory: sampling then reads from cache instead of striding across the image. The
-    # turn is not applied here: the depth stage writes each vertex's frame position and distance at once.
     b.next_column()
+    grid, point = _turned_grid(b, "Grid", grid_width, grid_height, vertices_x, vertices_y)
+    frame_size = b.combine("Frame Size", frame_width, frame_height)
+    return grid, _Frame(vertices_x, vertices_y, frame_to_uv, frame_size, point, nearest_pixel)
+
+
+def _turned_grid(b, label, width, height, vertices_x, vertices_y):
+    """A grid of `vertices_x` x `vertices_y` vertices spanning `width` x `height` of the frame, and a field of
+    each vertex's (x, y) on the frame.
+
+    Mesh Grid numbers its vertices along its Y axis first. Built with its X axis down the photo and turned a
+    quarter turn clockwise, consecutive vertices run along the photo's rows, the order in which a depth image's
+    pixels lie in memory: sampling then reads from cache instead of striding across the image. The turn is not
+    applied here: the caller writes each vertex's frame position and distance at once.
+    """
     grid = b.out(
         "GeometryNodeMeshGrid",
-        "Grid",
-        [("Size X", grid_height), ("Size Y", grid_width), ("Vertices X", vertices_y), ("Vertices Y", vertices_x)],
+        label,
+        [("Size X", height), ("Size Y", width), ("Vertices X", vertices_y), ("Vertices Y", vertices_x)],
     )
     # Smooth normals for the "lit" material (the unlit one ignores them). Mesh Grid marks every face flat with
     # a "sharp_face" attribute: removing it costs nothing per face, where Set Shade Smooth would write every
     # face, and tearing has one attribute less to copy.
-    grid = b.out("GeometryNodeRemoveAttribute", "Smooth Grid", [("Geometry", grid), ("Name", "sharp_face")])
-    grid_x, grid_y, _ = b.separate("Grid Position", b.out("GeometryNodeInputPosition", "Position"))
-    frame_y = b.math("Grid X Down The Photo", "MULTIPLY", grid_x, -1.0)
-    point = b.combine("Grid Frame Point", grid_y, frame_y)
-    frame_size = b.combine("Frame Size", frame_width, frame_height)
-    return grid, _Frame(vertices_x, vertices_y, frame_to_uv, frame_size, point, nearest_pixel)
+    grid = b.out("GeometryNodeRemoveAttribute", f"Smooth {label}", [("Geometry", grid), ("Name", "sharp_face")])
+    grid_x, grid_y, _ = b.separate(f"{label} Position", b.out("GeometryNodeInputPosition", f"{label} Vertex Position"))
+    frame_y = b.math(f"{label} X Down The Photo", "MULTIPLY", grid_x, -1.0)
+    return grid, b.combine(f"{label} Frame Point", grid_y, frame_y)
 
 
 def _depth(b, grid, frame):
@@ -617,18 +625,9 @@ def _background_layer(b, surface, frame):
             )
         )
 
-    # Turned like the front grid (see the grid stage), so that sampling runs along the image's rows.
+    # Turned like the front grid, so that sampling runs along the image's rows.
     b.next_column()
-    grid = b.out(
-        "GeometryNodeMeshGrid",
-        "Background Grid",
-        [("Size X", size_y), ("Size Y", size_x), ("Vertices X", vertices[1]), ("Vertices Y", vertices[0])],
-    )
-    grid = b.out("GeometryNodeRemoveAttribute", "Smooth Background Grid", [("Geometry", grid), ("Name", "sharp_face")])
-    grid_x, grid_y, _ = b.separate(
-        "Background Grid Position", b.out("GeometryNodeInputPosition", "Background Position")
-    )
-    point = b.combine("Background Frame Point", grid_y, b.math("Background X Down The Photo", "MULTIPLY", grid_x, -1.0))
+    grid, point = _turned_grid(b, "Background Grid", size_x, size_y, vertices[0], vertices[1])
     # Photo coordinates into the extended image: u' = 0.5 + x (W / We) / frame width.
     extended_frame_to_uv = b.vector_math("Extended Frame To UV", "DIVIDE", frame.frame_to_uv, image_extent)
     extended_uv = b.vector_math("Extended UV", "MULTIPLY_ADD", point, extended_frame_to_uv, (0.5, 0.5, 0.0))
